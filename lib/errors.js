@@ -1,0 +1,40 @@
+'use strict';
+
+// Errors in the shape the Connect host recognises: an Error with isIntentional,
+// statusCode (400, 401, 429 with retryAfterSeconds, 520), message and details.
+
+class ConnectTrackingError extends Error {
+  constructor(statusCode, message, { code, details, retryAfterSeconds, isIntentional = true } = {}) {
+    super(message);
+    this.name = 'ConnectTrackingError';
+    this.isIntentional = isIntentional;
+    this.statusCode = statusCode;
+    this.code = code;
+    if (details !== undefined) this.details = details;
+    if (retryAfterSeconds !== undefined && retryAfterSeconds !== null) {
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+  }
+}
+
+// Converts the native error record of a failed import.
+function fromNative(native) {
+  let details;
+  try {
+    details = JSON.parse(native.details);
+  } catch {
+    details = { code: native.code };
+  }
+  return new ConnectTrackingError(native.statusCode, native.message, {
+    code: native.code,
+    details,
+    retryAfterSeconds: native.retryAfterSeconds,
+    isIntentional: native.isIntentional,
+  });
+}
+
+function badRequest(message, code, details) {
+  return new ConnectTrackingError(400, message, { code, details });
+}
+
+module.exports = { ConnectTrackingError, fromNative, badRequest };

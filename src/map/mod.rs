@@ -1,0 +1,490 @@
+//! Mapping: one parsed record to one `Event`, through the profile's fields and statuses.
+
+pub mod status;
+pub mod time;
+
+use std::borrow::Cow;
+
+use jiff::tz::TimeZone;
+
+use crate::error::FatalError;
+use crate::model::{Event, ShipmentFields};
+use crate::parse::RecordView;
+use crate::profile::{ColumnRef, FieldSpec, Format, Profile, StandardizedStatus};
+use status::StatusTable;
+use time::{TimeParser, ZoneCache};
+
+/// A record that cannot become an event; it is yielded as an `error_messages` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub message: String,
+}
+
+/// Where the mapping finds its columns: header names, `format.columns`, or fixed ranges.
+pub struct ColumnNames<'a> {
+    pub names: &'a [String],
+    /// Where the names come from, for messages: "the header of FILE" or "format.columns".
+    pub origin: String,
+}
+
+/// How to read one value from a record.
+#[derive(Debug, Clone)]
+struct CompiledField {
+    /// The profile field name, such as `event_datetime`.
+    name: &'static str,
+    parts: Vec<Part>,
+    separator: String,
+    trim: bool,
+    default: Option<String>,
+    /// The columns for messages, such as `column SCAN_DATE_TIME`.
+    label: String,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Column(usize),
+    Constant(String),
+}
+
+impl CompiledField {
+    fn compile(
+        name: &'static str,
+        spec: &FieldSpec,
+        columns: &ColumnNames<'_>,
+        delimited: bool,
+    ) -> Result<CompiledField, FatalError> {
+        let options = spec.options();
+        let mut parts = Vec::new();
+        let mut labels = Vec::new();
+        if let Some(value) = &options.value {
+            parts.push(Part::Constant(value.clone()));
+            labels.push("a constant".to_string());
+        }
+        let references = options.column.iter().chain(options.columns.iter().flatten());
+        for reference in references {
+            let (index, label) = resolve(name, reference, columns, delimited)?;
+            parts.push(Part::Column(index));
+            labels.push(label);
+        }
+        Ok(CompiledField {
+            name,
+            parts,
+            separator: options.separator.unwrap_or_else(|| " ".to_string()),
+            trim: options.trim.unwrap_or(true),
+            default: options.default,
+            label: format!("column {}", labels.join(" + ")),
+        })
+    }
+
+    /// Reads the value; an empty result gives the default or `None`.
+    fn read<'a>(&'a self, record: &RecordView<'a>) -> Option<Cow<'a, str>> {
+        let value = if let [single] = self.parts.as_slice() {
+            self.part(single, record).map(Cow::Borrowed)
+        } else {
+            let mut joined = String::new();
+            for part in &self.parts {
+                if let Some(text) = self.part(part, record) {
+                    if !joined.is_empty() {
+                        joined.push_str(&self.separator);
+                    }
+                    joined.push_str(text);
+                }
+            }
+            (!joined.is_empty()).then_some(Cow::Owned(joined))
+        };
+        value.or_else(|| self.default.as_deref().map(Cow::Borrowed))
+    }
+
+    fn part<'a>(&'a self, part: &'a Part, record: &RecordView<'a>) -> Option<&'a str> {
+        let text = match part {
+            Part::Constant(value) => value.as_str(),
+            Part::Column(index) => record.get(*index).unwrap_or(""),
+        };
+        let text = if self.trim { text.trim() } else { text };
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+fn resolve(
+    field: &str,
+    reference: &ColumnRef,
+    columns: &ColumnNames<'_>,
+    delimited: bool,
+) -> Result<(usize, String), FatalError> {
+    match reference {
+        ColumnRef::Index(index) if delimited => Ok((*index, index.to_string())),
+        ColumnRef::Index(index) => Err(FatalError::bad_request(
+            "PROFILE_INVALID",
+            format!("fields.{field}: fixed-width columns are referenced by name, not by index {index}"),
+        )),
+        ColumnRef::Name(name) => match columns.names.iter().position(|known| known == name) {
+            Some(index) => Ok((index, name.clone())),
+            None => Err(FatalError::bad_request(
+                "COLUMN_NOT_FOUND",
+                format!(
+                    "fields.{field}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile",
+                    columns.origin,
+                    columns.names.join(", ")
+                ),
+            )
+            .with("field", format!("fields.{field}"))
+            .with("value", name.as_str())),
+        },
+    }
+}
+
+/// A compiled date-time field.
+#[derive(Debug, Clone)]
+struct TimeField {
+    field: CompiledField,
+    parser: TimeParser,
+}
+
+impl TimeField {
+    fn compile(
+        name: &'static str,
+        spec: &FieldSpec,
+        columns: &ColumnNames<'_>,
+        delimited: bool,
+    ) -> Result<TimeField, FatalError> {
+        let options = spec.options();
+        let formats: Vec<String> = options
+            .format
+            .iter()
+            .chain(options.formats.iter().flatten())
+            .cloned()
+            .collect();
+        Ok(TimeField {
+            field: CompiledField::compile(name, spec, columns, delimited)?,
+            parser: TimeParser::new(&formats),
+        })
+    }
+}
+
+/// Maps records to events; built once the column names are known.
+pub struct Mapper {
+    source_name: String,
+    carrier_zone: TimeZone,
+    zones: ZoneCache,
+    statuses: StatusTable,
+    has_status_column: bool,
+    /// The number of fields every delimited record must have, when names are known.
+    expected_fields: Option<usize>,
+    tracking_number: CompiledField,
+    event_datetime: TimeField,
+    event_code: Option<CompiledField>,
+    description: Option<CompiledField>,
+    city: Option<CompiledField>,
+    state: Option<CompiledField>,
+    postal_code: Option<CompiledField>,
+    country: Option<CompiledField>,
+    company: Option<CompiledField>,
+    signer: Option<CompiledField>,
+    latitude: Option<CompiledField>,
+    longitude: Option<CompiledField>,
+    time_zone: Option<CompiledField>,
+    shipped_datetime: Option<TimeField>,
+    estimated_delivery_datetime: Option<TimeField>,
+    service_code: Option<CompiledField>,
+    service_name: Option<CompiledField>,
+    weight: Option<CompiledField>,
+    package_count: Option<CompiledField>,
+    packaging: Option<CompiledField>,
+}
+
+impl Mapper {
+    /// Compiles the profile's fields against the file's column names.
+    pub fn new(profile: &Profile, columns: &ColumnNames<'_>, source_name: &str) -> Result<Mapper, FatalError> {
+        let delimited = matches!(profile.format, Format::Delimited(_));
+        let fields = &profile.fields;
+        let plain = |name: &'static str, spec: &Option<FieldSpec>| {
+            spec.as_ref()
+                .map(|spec| CompiledField::compile(name, spec, columns, delimited))
+                .transpose()
+        };
+        let timed = |name: &'static str, spec: &Option<FieldSpec>| {
+            spec.as_ref()
+                .map(|spec| TimeField::compile(name, spec, columns, delimited))
+                .transpose()
+        };
+        let expected_fields = (delimited && !columns.names.is_empty()).then_some(columns.names.len());
+        Ok(Mapper {
+            source_name: source_name.to_string(),
+            carrier_zone: TimeZone::get(&profile.time_zone).map_err(|error| {
+                FatalError::bad_request("PROFILE_INVALID", format!("time_zone: {error}"))
+            })?,
+            zones: ZoneCache::default(),
+            statuses: StatusTable::new(&profile.statuses),
+            has_status_column: fields.event_code.is_some(),
+            expected_fields,
+            tracking_number: CompiledField::compile("tracking_number", &fields.tracking_number, columns, delimited)?,
+            event_datetime: TimeField::compile("event_datetime", &fields.event_datetime, columns, delimited)?,
+            event_code: plain("event_code", &fields.event_code)?,
+            description: plain("description", &fields.description)?,
+            city: plain("city", &fields.city)?,
+            state: plain("state", &fields.state)?,
+            postal_code: plain("postal_code", &fields.postal_code)?,
+            country: plain("country", &fields.country)?,
+            company: plain("company", &fields.company)?,
+            signer: plain("signer", &fields.signer)?,
+            latitude: plain("latitude", &fields.latitude)?,
+            longitude: plain("longitude", &fields.longitude)?,
+            time_zone: plain("time_zone", &fields.time_zone)?,
+            shipped_datetime: timed("shipped_datetime", &fields.shipped_datetime)?,
+            estimated_delivery_datetime: timed("estimated_delivery_datetime", &fields.estimated_delivery_datetime)?,
+            service_code: plain("service_code", &fields.service_code)?,
+            service_name: plain("service_name", &fields.service_name)?,
+            weight: plain("weight", &fields.weight)?,
+            package_count: plain("package_count", &fields.package_count)?,
+            packaging: plain("packaging", &fields.packaging)?,
+        })
+    }
+
+    fn position(&self, line: u64) -> String {
+        format!("{}:{}", self.source_name, line)
+    }
+
+    fn error(&self, record: &RecordView<'_>, unterminated: bool, message: String) -> RecordError {
+        let hint = if unterminated {
+            " (the last line has no line break, so the file may be cut short)"
+        } else {
+            ""
+        };
+        RecordError {
+            message: format!("{}: {message}{hint}", self.position(record.line)),
+        }
+    }
+
+    /// Maps one record; `unterminated` marks a last line without a line break.
+    pub fn map(&mut self, record: &RecordView<'_>, unterminated: bool) -> Result<Event, RecordError> {
+        if let Some(expected) = self.expected_fields {
+            let found = count_fields(record, expected);
+            if found != expected {
+                return Err(self.error(
+                    record,
+                    unterminated,
+                    format!(
+                        "expected {expected} fields, found {found}; check the line for a missing or unquoted delimiter. The record was skipped"
+                    ),
+                ));
+            }
+        }
+
+        let Some(tracking_number) = self.tracking_number.read(record).map(Cow::into_owned) else {
+            return Err(self.error(
+                record,
+                unterminated,
+                format!(
+                    "field tracking_number ({}) is empty; the record was skipped",
+                    self.tracking_number.label
+                ),
+            ));
+        };
+
+        let zone = self.record_zone(record, unterminated, &tracking_number)?;
+        let stamp = self.read_event_time(record, unterminated, &tracking_number, &zone)?;
+
+        let mut warnings = Vec::new();
+        let event_code = read(&self.event_code, record);
+        let (status, table_description) = self.status_of(event_code.as_deref(), record.line, &mut warnings);
+        let description = read(&self.description, record).or(table_description);
+        let shipment = self.shipment_fields(record, &zone, &mut warnings);
+        let geo = self.geo(record, &mut warnings);
+
+        Ok(Event {
+            tracking_number,
+            timestamp: stamp.timestamp,
+            event_datetime: stamp.utc_rfc3339(),
+            event_datetime_local: stamp.local_rfc3339(),
+            event_code,
+            description,
+            city: read(&self.city, record),
+            state: read(&self.state, record),
+            postal_code: read(&self.postal_code, record),
+            country: read(&self.country, record),
+            company: read(&self.company, record),
+            signer: read(&self.signer, record),
+            geo,
+            status,
+            shipment,
+            warnings,
+        })
+    }
+
+    fn record_zone(
+        &mut self,
+        record: &RecordView<'_>,
+        unterminated: bool,
+        tracking_number: &str,
+    ) -> Result<TimeZone, RecordError> {
+        let Some(field) = &self.time_zone else {
+            return Ok(self.carrier_zone.clone());
+        };
+        let Some(value) = field.read(record) else {
+            return Ok(self.carrier_zone.clone());
+        };
+        let label = field.label.clone();
+        self.zones.get(&value).map_err(|problem| {
+            self.error(
+                record,
+                unterminated,
+                format!("tracking number {tracking_number}: invalid time_zone ({label}): {problem}; the record was skipped"),
+            )
+        })
+    }
+
+    fn read_event_time(
+        &self,
+        record: &RecordView<'_>,
+        unterminated: bool,
+        tracking_number: &str,
+        zone: &TimeZone,
+    ) -> Result<time::Stamp, RecordError> {
+        let field = &self.event_datetime;
+        let Some(value) = field.field.read(record) else {
+            return Err(self.error(
+                record,
+                unterminated,
+                format!(
+                    "tracking number {tracking_number}: field event_datetime ({}) is empty; the record was skipped",
+                    field.field.label
+                ),
+            ));
+        };
+        field.parser.parse(&value, zone).map_err(|problem| {
+            self.error(
+                record,
+                unterminated,
+                format!(
+                    "tracking number {tracking_number}: invalid event_datetime {value:?} ({}): expected format {} ({problem}); fix the file or fields.event_datetime.format. The record was skipped",
+                    field.field.label,
+                    field.parser.describe()
+                ),
+            )
+        })
+    }
+
+    fn status_of(
+        &self,
+        code: Option<&str>,
+        line: u64,
+        warnings: &mut Vec<String>,
+    ) -> (StandardizedStatus, Option<String>) {
+        match code {
+            Some(code) => match self.statuses.lookup(code) {
+                Some((status, description)) => (status, description.map(str::to_string)),
+                None => {
+                    warnings.push(format!(
+                        "{}: carrier status code {code:?} is not in the profile's statuses table, so the event has status UN; add the code to statuses",
+                        self.position(line)
+                    ));
+                    (StandardizedStatus::UN, None)
+                }
+            },
+            None if self.has_status_column => {
+                warnings.push(format!(
+                    "{}: the carrier status code is empty, so the event has status UN",
+                    self.position(line)
+                ));
+                (StandardizedStatus::UN, None)
+            }
+            None => (StandardizedStatus::UN, None),
+        }
+    }
+
+    fn shipment_fields(&self, record: &RecordView<'_>, zone: &TimeZone, warnings: &mut Vec<String>) -> ShipmentFields {
+        ShipmentFields {
+            shipped_datetime: self.optional_time(&self.shipped_datetime, record, zone, warnings),
+            estimated_delivery_datetime: self.optional_time(&self.estimated_delivery_datetime, record, zone, warnings),
+            service_code: read(&self.service_code, record),
+            service_name: read(&self.service_name, record),
+            weight: self.number(&self.weight, record, warnings),
+            package_count: self
+                .number(&self.package_count, record, warnings)
+                .and_then(|count| {
+                    let whole = count.fract() == 0.0 && count >= 0.0 && count <= f64::from(i32::MAX);
+                    if !whole {
+                        warnings.push(format!(
+                            "{}: package_count {count} is not a whole number and was left out",
+                            self.position(record.line)
+                        ));
+                    }
+                    whole.then_some(count as i32)
+                }),
+            packaging: read(&self.packaging, record),
+        }
+    }
+
+    fn optional_time(
+        &self,
+        field: &Option<TimeField>,
+        record: &RecordView<'_>,
+        zone: &TimeZone,
+        warnings: &mut Vec<String>,
+    ) -> Option<String> {
+        let field = field.as_ref()?;
+        let value = field.field.read(record)?;
+        match field.parser.parse(&value, zone) {
+            Ok(stamp) => Some(stamp.utc_rfc3339()),
+            Err(problem) => {
+                warnings.push(format!(
+                    "{}: invalid {} {value:?} ({}): expected format {} ({problem}); the value was left out",
+                    self.position(record.line),
+                    field.field.name,
+                    field.field.label,
+                    field.parser.describe()
+                ));
+                None
+            }
+        }
+    }
+
+    /// Reads a decimal number; a decimal comma is accepted when there is no point.
+    fn number(&self, field: &Option<CompiledField>, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<f64> {
+        let field = field.as_ref()?;
+        let value = field.read(record)?;
+        let normalized: Cow<'_, str> = if value.contains(',') && !value.contains('.') {
+            Cow::Owned(value.replace(',', "."))
+        } else {
+            Cow::Borrowed(value.as_ref())
+        };
+        match normalized.parse::<f64>() {
+            Ok(number) if number.is_finite() => Some(number),
+            _ => {
+                warnings.push(format!(
+                    "{}: {} {value:?} ({}) is not a number and was left out",
+                    self.position(record.line),
+                    field.name,
+                    field.label
+                ));
+                None
+            }
+        }
+    }
+
+    fn geo(&self, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<(f64, f64)> {
+        let latitude = self.number(&self.latitude, record, warnings)?;
+        let longitude = self.number(&self.longitude, record, warnings)?;
+        let valid = (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude);
+        if !valid {
+            warnings.push(format!(
+                "{}: latitude {latitude} or longitude {longitude} is out of range and was left out",
+                self.position(record.line)
+            ));
+        }
+        valid.then_some((latitude, longitude))
+    }
+}
+
+fn read(field: &Option<CompiledField>, record: &RecordView<'_>) -> Option<String> {
+    field.as_ref()?.read(record).map(Cow::into_owned)
+}
+
+/// Counts fields, ignoring empty fields past `expected` (trailing delimiters).
+fn count_fields(record: &RecordView<'_>, expected: usize) -> usize {
+    let mut count = record.len();
+    while count > expected && record.get(count - 1).is_some_and(|field| field.trim().is_empty()) {
+        count -= 1;
+    }
+    count
+}

@@ -1,0 +1,378 @@
+//! Carrier date-times: strftime-style formats, the feed's time zone, and RFC 3339 output.
+
+use std::collections::HashMap;
+
+use jiff::civil::DateTime;
+use jiff::tz::{Offset, TimeZone};
+use jiff::Timestamp;
+
+/// A parsed carrier time: the instant and the local wall-clock offset it was written in.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    pub timestamp: Timestamp,
+    pub local: DateTime,
+    pub offset_seconds: i32,
+}
+
+impl Stamp {
+    /// Formats the instant in UTC, such as `2022-04-29T12:34:47Z`.
+    pub fn utc_rfc3339(&self) -> String {
+        let utc = self.timestamp.to_zoned(TimeZone::UTC).datetime();
+        let mut out = String::with_capacity(24);
+        write_datetime(&mut out, utc);
+        out.push('Z');
+        out
+    }
+
+    /// Formats the local time with its offset, such as `2022-04-29T14:34:47+02:00`.
+    pub fn local_rfc3339(&self) -> String {
+        let mut out = String::with_capacity(30);
+        write_datetime(&mut out, self.local);
+        if self.offset_seconds == 0 {
+            out.push('Z');
+            return out;
+        }
+        let sign = if self.offset_seconds < 0 { '-' } else { '+' };
+        let minutes = self.offset_seconds.unsigned_abs() / 60;
+        out.push(sign);
+        push_two(&mut out, minutes / 60);
+        out.push(':');
+        push_two(&mut out, minutes % 60);
+        out
+    }
+}
+
+fn push_two(out: &mut String, value: u32) {
+    out.push(char::from(b'0' + (value / 10 % 10) as u8));
+    out.push(char::from(b'0' + (value % 10) as u8));
+}
+
+fn write_datetime(out: &mut String, datetime: DateTime) {
+    let year = datetime.year();
+    if (0..=9999).contains(&year) {
+        let year = year as u32;
+        push_two(out, year / 100);
+        push_two(out, year % 100);
+    } else {
+        out.push_str(&format!("{year:+07}"));
+    }
+    out.push('-');
+    push_two(out, datetime.month() as u32);
+    out.push('-');
+    push_two(out, datetime.day() as u32);
+    out.push('T');
+    push_two(out, datetime.hour() as u32);
+    out.push(':');
+    push_two(out, datetime.minute() as u32);
+    out.push(':');
+    push_two(out, datetime.second() as u32);
+    let nanos = datetime.subsec_nanosecond();
+    if nanos != 0 {
+        let fraction = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(fraction.trim_end_matches('0'));
+    }
+}
+
+/// Checks a format for profile validation by formatting a sample time with it.
+pub fn check_format(format: &str) -> Result<(), String> {
+    let sample = jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0);
+    jiff::fmt::strtime::format(format, sample)
+        .map(|_| ())
+        .map_err(|error| format!("`{format}` is not a valid strftime format: {error}"))
+}
+
+/// A digits-only format compiled to fixed positions, the common case in carrier files.
+#[derive(Debug, Clone)]
+struct FixedLayout {
+    parts: Vec<LayoutPart>,
+    length: usize,
+    has_time: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum LayoutPart {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Literal(u8),
+}
+
+impl LayoutPart {
+    fn width(self) -> usize {
+        match self {
+            LayoutPart::Year => 4,
+            LayoutPart::Literal(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+fn compile_layout(format: &str) -> Option<FixedLayout> {
+    let mut parts = Vec::new();
+    let mut bytes = format.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let part = match bytes.next()? {
+                b'Y' => LayoutPart::Year,
+                b'm' => LayoutPart::Month,
+                b'd' => LayoutPart::Day,
+                b'H' => LayoutPart::Hour,
+                b'M' => LayoutPart::Minute,
+                b'S' => LayoutPart::Second,
+                _ => return None,
+            };
+            parts.push(part);
+        } else if byte.is_ascii() && !byte.is_ascii_digit() {
+            parts.push(LayoutPart::Literal(byte));
+        } else {
+            return None;
+        }
+    }
+    let has = |wanted: fn(&LayoutPart) -> bool| parts.iter().any(wanted);
+    let has_date = has(|part| matches!(part, LayoutPart::Year))
+        && has(|part| matches!(part, LayoutPart::Month))
+        && has(|part| matches!(part, LayoutPart::Day));
+    if !has_date {
+        return None;
+    }
+    let has_time = parts.iter().any(|part| matches!(part, LayoutPart::Hour));
+    let length = parts.iter().map(|part| part.width()).sum();
+    Some(FixedLayout {
+        parts,
+        length,
+        has_time,
+    })
+}
+
+impl FixedLayout {
+    /// Parses a value of exactly the layout's length; `None` means "try jiff instead".
+    fn parse(&self, value: &str) -> Option<Result<DateTime, String>> {
+        let bytes = value.as_bytes();
+        if bytes.len() != self.length {
+            return None;
+        }
+        let (mut year, mut month, mut day, mut hour, mut minute, mut second) = (0i16, 0i8, 0i8, 0i8, 0i8, 0i8);
+        let mut position = 0;
+        for part in &self.parts {
+            let width = part.width();
+            let field = &bytes[position..position + width];
+            position += width;
+            if let LayoutPart::Literal(expected) = part {
+                if field[0] != *expected {
+                    return None;
+                }
+                continue;
+            }
+            let mut number: i32 = 0;
+            for &digit in field {
+                if !digit.is_ascii_digit() {
+                    return None;
+                }
+                number = number * 10 + i32::from(digit - b'0');
+            }
+            match part {
+                LayoutPart::Year => year = number as i16,
+                LayoutPart::Month => month = number as i8,
+                LayoutPart::Day => day = number as i8,
+                LayoutPart::Hour => hour = number as i8,
+                LayoutPart::Minute => minute = number as i8,
+                LayoutPart::Second => second = number as i8,
+                LayoutPart::Literal(_) => {}
+            }
+        }
+        if !self.has_time {
+            hour = 0;
+        }
+        Some(
+            DateTime::new(year, month, day, hour, minute, second, 0)
+                .map_err(|error| error.to_string()),
+        )
+    }
+}
+
+/// Parses one date-time field with the formats of the profile, tried in order.
+#[derive(Debug, Clone)]
+pub struct TimeParser {
+    formats: Vec<(String, Option<FixedLayout>)>,
+}
+
+impl TimeParser {
+    pub fn new(formats: &[String]) -> TimeParser {
+        TimeParser {
+            formats: formats
+                .iter()
+                .map(|format| (format.clone(), compile_layout(format)))
+                .collect(),
+        }
+    }
+
+    /// Lists the formats for error messages.
+    pub fn describe(&self) -> String {
+        self.formats
+            .iter()
+            .map(|(format, _)| format.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// Parses `value`; a value without its own offset is local time in `zone`.
+    pub fn parse(&self, value: &str, zone: &TimeZone) -> Result<Stamp, String> {
+        let mut last_error = String::new();
+        for (format, layout) in &self.formats {
+            if let Some(result) = layout.as_ref().and_then(|layout| layout.parse(value)) {
+                match result {
+                    Ok(local) => return in_zone(local, zone),
+                    Err(error) => {
+                        last_error = error;
+                        continue;
+                    }
+                }
+            }
+            match parse_with_jiff(format, value, zone) {
+                Ok(stamp) => return Ok(stamp),
+                Err(error) => last_error = error,
+            }
+        }
+        Err(last_error)
+    }
+}
+
+fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, String> {
+    let broken = jiff::fmt::strtime::parse(format, value).map_err(|error| error.to_string())?;
+    let local = broken.to_datetime().map_err(|error| error.to_string())?;
+    match broken.offset() {
+        Some(offset) => {
+            let timestamp = offset
+                .to_timestamp(local)
+                .map_err(|error| error.to_string())?;
+            Ok(Stamp {
+                timestamp,
+                local,
+                offset_seconds: offset.seconds(),
+            })
+        }
+        None => in_zone(local, zone),
+    }
+}
+
+/// Resolves a local time in a zone; in a gap or fold the earlier offset wins.
+fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
+    let zoned = zone
+        .to_ambiguous_zoned(local)
+        .compatible()
+        .map_err(|error| error.to_string())?;
+    Ok(Stamp {
+        timestamp: zoned.timestamp(),
+        local: zoned.datetime(),
+        offset_seconds: zoned.offset().seconds(),
+    })
+}
+
+/// Parses per-record zone values (IANA names or offsets) and caches them.
+#[derive(Default)]
+pub struct ZoneCache {
+    zones: HashMap<String, TimeZone>,
+}
+
+impl ZoneCache {
+    /// Accepts `Europe/Berlin`, `UTC`, `Z`, `+02:00`, `+0200`, `-05` and the like.
+    pub fn get(&mut self, value: &str) -> Result<TimeZone, String> {
+        if let Some(zone) = self.zones.get(value) {
+            return Ok(zone.clone());
+        }
+        let zone = parse_zone(value)?;
+        if self.zones.len() < 1024 {
+            self.zones.insert(value.to_string(), zone.clone());
+        }
+        Ok(zone)
+    }
+}
+
+fn parse_zone(value: &str) -> Result<TimeZone, String> {
+    if value.eq_ignore_ascii_case("z") {
+        return Ok(TimeZone::UTC);
+    }
+    if let Some(rest) = value.strip_prefix(['+', '-']) {
+        let digits: String = rest.chars().filter(|c| *c != ':').collect();
+        let valid = matches!(digits.len(), 2 | 4) && digits.bytes().all(|b| b.is_ascii_digit());
+        if !valid {
+            return Err(format!("`{value}` is not a UTC offset such as +02:00"));
+        }
+        let hours: i32 = digits[..2].parse().unwrap_or(0);
+        let minutes: i32 = digits.get(2..4).map_or(0, |m| m.parse().unwrap_or(0));
+        let sign = if value.starts_with('-') { -1 } else { 1 };
+        let offset = Offset::from_seconds(sign * (hours * 3600 + minutes * 60))
+            .map_err(|error| format!("`{value}` is not a valid UTC offset: {error}"))?;
+        return Ok(TimeZone::fixed(offset));
+    }
+    TimeZone::get(value).map_err(|_| format!("`{value}` is neither an IANA time zone name nor a UTC offset"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn berlin() -> TimeZone {
+        TimeZone::get("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn fixed_layout_in_summer_time() {
+        let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        let stamp = parser.parse("20220429143447", &berlin()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2022-04-29T12:34:47Z");
+        assert_eq!(stamp.local_rfc3339(), "2022-04-29T14:34:47+02:00");
+    }
+
+    #[test]
+    fn jiff_fallback_agrees_with_fixed_layout() {
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2020-11-03 03:00:53", &berlin()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2020-11-03T02:00:53Z");
+        assert_eq!(stamp.local_rfc3339(), "2020-11-03T03:00:53+01:00");
+    }
+
+    #[test]
+    fn invalid_calendar_date_is_an_error() {
+        let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        assert!(parser.parse("20220431120000", &berlin()).is_err());
+        assert!(parser.parse("2022043112000", &berlin()).is_err());
+    }
+
+    #[test]
+    fn second_format_takes_date_only_values() {
+        let parser = TimeParser::new(&["%d%m%Y %H%M".to_string(), "%d%m%Y".to_string()]);
+        let stamp = parser.parse("12052021", &TimeZone::get("Europe/Rome").unwrap()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2021-05-11T22:00:00Z");
+        let stamp = parser.parse("12052021 0957", &TimeZone::get("Europe/Rome").unwrap()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2021-05-12T07:57:00Z");
+    }
+
+    #[test]
+    fn explicit_offset_wins_over_zone() {
+        let parser = TimeParser::new(&["%Y-%m-%dT%H:%M:%S%:z".to_string()]);
+        let stamp = parser.parse("2022-04-29T14:34:47-05:00", &berlin()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2022-04-29T19:34:47Z");
+        assert_eq!(stamp.local_rfc3339(), "2022-04-29T14:34:47-05:00");
+    }
+
+    #[test]
+    fn gap_in_spring_resolves_forward() {
+        let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        let stamp = parser.parse("20220327023000", &berlin()).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2022-03-27T01:30:00Z");
+    }
+
+    #[test]
+    fn zone_values() {
+        let mut cache = ZoneCache::default();
+        assert_eq!(cache.get("+0530").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), 19800);
+        assert_eq!(cache.get("-05:00").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), -18000);
+        assert!(cache.get("America/Chicago").is_ok());
+        assert!(cache.get("Mars/Base").is_err());
+        assert!(cache.get("+5").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! HTTP and HTTPS sources, with connect and read timeouts.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde_json::{Map, Value};
+use tokio_util::io::StreamReader;
+
+use super::template::{self, Position};
+use super::{CountingReader, Opened};
+use crate::error::{ErrorKind, FatalError};
+use crate::profile::SourceSpec;
+
+/// Sends the GET request and returns the body as a byte stream once the status is 2xx.
+pub async fn open(
+    url: &str,
+    spec: &SourceSpec,
+    metadata: &Map<String, Value>,
+    bytes_read: Arc<AtomicU64>,
+) -> Result<Opened, FatalError> {
+    let name = redact(url);
+    let client = reqwest::Client::builder()
+        .connect_timeout(seconds(spec.connect_timeout_seconds))
+        .read_timeout(seconds(spec.read_timeout_seconds))
+        .build()
+        .map_err(|error| FatalError::internal(format!("cannot build the HTTP client: {error}")))?;
+
+    let mut request = client.get(url).headers(headers(spec, metadata)?);
+    if let Some(auth) = &spec.basic_auth {
+        let username = template::fill(&auth.username, metadata, Position::Header, "source.basic_auth.username")?;
+        let password = template::fill(&auth.password, metadata, Position::Header, "source.basic_auth.password")?;
+        request = request.basic_auth(username, Some(password));
+    }
+
+    let response = request.send().await.map_err(|error| request_failed(&name, &error))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(status_error(&name, response).await);
+    }
+
+    let body = response
+        .bytes_stream()
+        .map_err(std::io::Error::other);
+    Ok(Opened {
+        name,
+        reader: Box::new(CountingReader {
+            inner: StreamReader::new(body),
+            bytes_read,
+        }),
+    })
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::from_secs_f64(value)
+}
+
+fn headers(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<HeaderMap, FatalError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in &spec.headers {
+        let path = format!("source.headers.{name}");
+        let value = template::fill(value, metadata, Position::Header, &path)?;
+        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            FatalError::bad_request("PROFILE_INVALID", format!("{path}: `{name}` is not a valid HTTP header name"))
+        })?;
+        let header_value = HeaderValue::from_str(&value).map_err(|_| {
+            FatalError::bad_request("PROFILE_INVALID", format!("{path}: the value is not a valid HTTP header value"))
+        })?;
+        map.insert(header_name, header_value);
+    }
+    Ok(map)
+}
+
+/// Drops the query string and user info, which may carry credentials.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let had_query = parsed.query().is_some();
+            parsed.set_query(None);
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let mut text = parsed.to_string();
+            if had_query {
+                text.push_str("?…");
+            }
+            text
+        }
+        Err(_) => "(invalid URL)".to_string(),
+    }
+}
+
+/// Maps a transport failure (connect, TLS, timeout) to a carrier server error.
+pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
+    let (code, what) = if error.is_timeout() {
+        ("SOURCE_TIMEOUT", "timed out")
+    } else if error.is_connect() {
+        ("SOURCE_UNREACHABLE", "could not connect")
+    } else {
+        ("SOURCE_REQUEST_FAILED", "failed")
+    };
+    FatalError::carrier(
+        code,
+        format!("GET {name} {what}: {}; check that the carrier's server is reachable, then retry", error_chain(error)),
+    )
+    .with("source", name)
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_retry_after);
+    let excerpt = body_excerpt(response).await;
+
+    let (kind, code, advice) = match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
+            ErrorKind::Unauthorized,
+            "SOURCE_UNAUTHORIZED",
+            "check the connection's credentials",
+        ),
+        StatusCode::NOT_FOUND | StatusCode::GONE => (
+            ErrorKind::BadRequest,
+            "SOURCE_NOT_FOUND",
+            "check source.url and the metadata it uses",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            ErrorKind::RateLimited { retry_after_seconds: retry_after },
+            "SOURCE_RATE_LIMITED",
+            "retry later",
+        ),
+        status if status.is_server_error() => (
+            ErrorKind::CarrierServer,
+            "SOURCE_SERVER_ERROR",
+            "the carrier's server failed; retry later",
+        ),
+        _ => (
+            ErrorKind::BadRequest,
+            "SOURCE_HTTP_ERROR",
+            "check source.url and source.headers",
+        ),
+    };
+    let mut error = FatalError::new(kind, code, format!("GET {name} returned HTTP {status}; {advice}"))
+        .with("source", name)
+        .with("http_status", status.as_u16());
+    if !excerpt.is_empty() {
+        error = error.with("body", excerpt);
+    }
+    error
+}
+
+/// Reads at most 500 bytes of an error response, for the error's details.
+async fn body_excerpt(response: reqwest::Response) -> String {
+    const LIMIT: usize = 500;
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Ok(Some(chunk)) = stream.try_next().await {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() >= LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+    bytes.truncate(LIMIT);
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+/// Parses `Retry-After` as seconds or as an HTTP date.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(seconds);
+    }
+    let date = jiff::fmt::rfc2822::parse(value.trim()).ok()?;
+    let seconds = date.timestamp().as_second() - jiff::Timestamp::now().as_second();
+    Some(seconds.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_query_and_user() {
+        assert_eq!(
+            redact("https://user:secret@127.0.0.1:9/a/b.csv?key=secret"),
+            "https://127.0.0.1:9/a/b.csv?…"
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        assert_eq!(parse_retry_after("120"), Some(120));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

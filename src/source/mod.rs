@@ -1,0 +1,103 @@
+//! Sources: where the bytes of a carrier file come from (a local file or HTTP).
+
+mod http;
+pub use http::request_failed as http_request_failed;
+pub mod template;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::error::FatalError;
+use crate::profile::SourceSpec;
+use template::Position;
+
+/// An opened source: a byte stream and the name used in messages.
+pub struct Opened {
+    /// The file path, or the URL without its query string.
+    pub name: String,
+    pub reader: Box<dyn AsyncRead + Send + Unpin>,
+}
+
+/// Where to read from after placeholders are filled: an explicit override or the profile.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Path(String),
+    Url(String),
+}
+
+impl Location {
+    /// Parses a command-line `--source` value: an http(s) URL or a file path.
+    pub fn parse(text: &str) -> Location {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Location::Url(text.to_string())
+        } else {
+            Location::Path(text.to_string())
+        }
+    }
+}
+
+/// Fills the profile's location from the request's metadata.
+pub fn resolve(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<Location, FatalError> {
+    if let Some(path) = &spec.path {
+        return template::fill(path, metadata, Position::FilePath, "source.path").map(Location::Path);
+    }
+    let url = spec.url.as_deref().unwrap_or_default();
+    template::fill(url, metadata, Position::Url, "source.url").map(Location::Url)
+}
+
+/// Opens the location; `bytes_read` counts the bytes as they arrive.
+pub async fn open(
+    location: &Location,
+    spec: &SourceSpec,
+    metadata: &Map<String, Value>,
+    bytes_read: Arc<AtomicU64>,
+) -> Result<Opened, FatalError> {
+    match location {
+        Location::Path(path) => open_file(path, bytes_read).await,
+        Location::Url(url) => http::open(url, spec, metadata, bytes_read).await,
+    }
+}
+
+async fn open_file(path: &str, bytes_read: Arc<AtomicU64>) -> Result<Opened, FatalError> {
+    let file = tokio::fs::File::open(path).await.map_err(|error| {
+        let (code, advice) = match error.kind() {
+            std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", "check source.path and the metadata it uses"),
+            std::io::ErrorKind::PermissionDenied => ("SOURCE_FORBIDDEN", "grant this process read access"),
+            _ => ("SOURCE_OPEN_FAILED", "check source.path"),
+        };
+        FatalError::bad_request(code, format!("cannot open {path}: {error}; {advice}"))
+            .with("source", path)
+    })?;
+    Ok(Opened {
+        name: path.to_string(),
+        reader: Box::new(CountingReader {
+            inner: file,
+            bytes_read,
+        }),
+    })
+}
+
+/// Counts the bytes that pass through an `AsyncRead`.
+pub struct CountingReader<R> {
+    pub inner: R,
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for CountingReader<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let added = buf.filled().len() - before;
+        self.bytes_read.fetch_add(added as u64, Ordering::Relaxed);
+        poll
+    }
+}

@@ -1,0 +1,271 @@
+//! `{metadata.NAME}` placeholders in source paths, URLs and headers.
+//!
+//! Each value is escaped for where it stands: percent-encoded in a URL path or query,
+//! checked against host name characters in a URL authority, and refused when it could
+//! change a file path's directory or split an HTTP header.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{Map, Value};
+
+use crate::error::FatalError;
+
+/// Everything but RFC 3986 unreserved characters is encoded, in paths and queries alike.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Where a template is used, which decides how a value is escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    FilePath,
+    Url,
+    Header,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlPart {
+    Authority,
+    PathOrQuery,
+}
+
+/// A parsed template piece: literal text or a metadata name.
+enum Piece<'a> {
+    Literal(&'a str),
+    Metadata(&'a str),
+}
+
+fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        pieces.push(Piece::Literal(&rest[..open]));
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("`{{` at `{}` is never closed; write {{metadata.NAME}}", &rest[open..]))?;
+        let inner = &after[..close];
+        let name = inner.strip_prefix("metadata.").ok_or_else(|| {
+            format!("placeholder `{{{inner}}}` is not supported; write {{metadata.NAME}}")
+        })?;
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+        if !valid {
+            return Err(format!(
+                "placeholder `{{{inner}}}` has an invalid name; use letters, digits, `_` and `-`"
+            ));
+        }
+        pieces.push(Piece::Metadata(name));
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("`}}` in `{template}` has no matching `{{`"));
+    }
+    pieces.push(Piece::Literal(rest));
+    Ok(pieces)
+}
+
+/// Checks placeholder syntax, for profile validation.
+pub fn check_syntax(template: &str) -> Result<(), String> {
+    pieces(template).map(|_| ())
+}
+
+/// Replaces every placeholder by `x`, so that the rest of a URL can be checked.
+pub fn replace_for_check(template: &str) -> String {
+    match pieces(template) {
+        Ok(pieces) => pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Literal(text) => *text,
+                Piece::Metadata(_) => "x",
+            })
+            .collect(),
+        Err(_) => template.to_string(),
+    }
+}
+
+/// Fills a template from the request's metadata; `what` names it in messages.
+pub fn fill(
+    template: &str,
+    metadata: &Map<String, Value>,
+    position: Position,
+    what: &str,
+) -> Result<String, FatalError> {
+    let pieces = pieces(template).map_err(|message| {
+        FatalError::bad_request("PROFILE_INVALID", format!("{what}: {message}"))
+    })?;
+
+    let mut out = String::with_capacity(template.len());
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => out.push_str(text),
+            Piece::Metadata(name) => {
+                let value = metadata_value(metadata, name, what)?;
+                match position {
+                    Position::FilePath => out.push_str(&escape_path(&value, name, what)?),
+                    Position::Header => out.push_str(&escape_header(&value, name, what)?),
+                    Position::Url => match url_part(&out) {
+                        UrlPart::Authority => out.push_str(&escape_authority(&value, name, what)?),
+                        UrlPart::PathOrQuery => {
+                            out.extend(utf8_percent_encode(&value, COMPONENT));
+                        }
+                    },
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn metadata_value(metadata: &Map<String, Value>, name: &str, what: &str) -> Result<String, FatalError> {
+    let missing = || {
+        FatalError::bad_request(
+            "METADATA_MISSING",
+            format!(
+                "{what} uses {{metadata.{name}}}, but the request's metadata has no `{name}`; add it to the connection's settings or change the profile"
+            ),
+        )
+        .with("field", format!("metadata.{name}"))
+    };
+    match metadata.get(name) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Number(number)) => Ok(number.to_string()),
+        Some(Value::Bool(flag)) => Ok(flag.to_string()),
+        Some(Value::Null) | None => Err(missing()),
+        Some(other) => Err(FatalError::bad_request(
+            "METADATA_INVALID",
+            format!(
+                "{what} uses {{metadata.{name}}}, but metadata.{name} is {}, not a string or number",
+                if other.is_array() { "an array" } else { "an object" }
+            ),
+        )
+        .with("field", format!("metadata.{name}"))),
+    }
+}
+
+/// Finds whether text appended after `prefix` lands in the URL's authority.
+fn url_part(prefix: &str) -> UrlPart {
+    match prefix.find("://") {
+        Some(scheme_end) if !prefix[scheme_end + 3..].contains(['/', '?', '#']) => UrlPart::Authority,
+        _ => UrlPart::PathOrQuery,
+    }
+}
+
+fn invalid_value(name: &str, value: &str, what: &str, rule: &str) -> FatalError {
+    FatalError::bad_request(
+        "METADATA_INVALID",
+        format!("metadata.{name} = {value:?} cannot be used in {what}: {rule}"),
+    )
+    .with("field", format!("metadata.{name}"))
+    .with("value", value)
+}
+
+fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError> {
+    let unsafe_value = value.is_empty()
+        || value == "."
+        || value == ".."
+        || value.contains(['/', '\\', '\0']);
+    if unsafe_value {
+        return Err(invalid_value(
+            name,
+            value,
+            what,
+            "a value in a file path must be a non-empty name without `/`, `\\` or `..`",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn escape_header(value: &str, name: &str, what: &str) -> Result<String, FatalError> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(invalid_value(name, value, what, "a header value must not contain line breaks"));
+    }
+    Ok(value.to_string())
+}
+
+fn escape_authority(value: &str, name: &str, what: &str) -> Result<String, FatalError> {
+    let valid = !value.is_empty()
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid {
+        return Err(invalid_value(
+            name,
+            value,
+            what,
+            "a value in the host part must contain only letters, digits, `.`, `-`, `:` and brackets",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn metadata(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn url_path_and_query_are_percent_encoded() {
+        let meta = metadata(json!({"account": "a/b c", "day": "2024-01-02&x=1"}));
+        let url = fill(
+            "http://127.0.0.1:8080/files/{metadata.account}/scan.csv?day={metadata.day}",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8080/files/a%2Fb%20c/scan.csv?day=2024-01-02%26x%3D1"
+        );
+    }
+
+    #[test]
+    fn url_host_rejects_path_characters() {
+        let meta = metadata(json!({"host": "evil.example/x"}));
+        let error = fill("http://{metadata.host}/f", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.code, "METADATA_INVALID");
+        assert_eq!(error.status_code(), 400);
+    }
+
+    #[test]
+    fn file_path_rejects_parent_directory() {
+        let meta = metadata(json!({"name": ".."}));
+        let error = fill("/data/{metadata.name}/x.csv", &meta, Position::FilePath, "source.path").unwrap_err();
+        assert!(error.message.contains("metadata.name"), "{}", error.message);
+    }
+
+    #[test]
+    fn header_rejects_line_break() {
+        let meta = metadata(json!({"token": "abc\r\nX-Injected: 1"}));
+        assert!(fill("Bearer {metadata.token}", &meta, Position::Header, "h").is_err());
+    }
+
+    #[test]
+    fn missing_metadata_names_the_field() {
+        let error = fill("/x/{metadata.account}.csv", &Map::new(), Position::FilePath, "source.path").unwrap_err();
+        assert_eq!(error.code, "METADATA_MISSING");
+        assert!(error.message.contains("`account`"), "{}", error.message);
+    }
+
+    #[test]
+    fn numbers_are_accepted() {
+        let meta = metadata(json!({"id": 42}));
+        assert_eq!(fill("/x/{metadata.id}", &meta, Position::FilePath, "p").unwrap(), "/x/42");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        assert!(check_syntax("/x/{metadata.}").is_err());
+        assert!(check_syntax("/x/{date}").is_err());
+        assert!(check_syntax("/x/{metadata.a").is_err());
+        assert!(check_syntax("/x/{metadata.a_b-1}").is_ok());
+    }
+}

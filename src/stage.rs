@@ -1,0 +1,265 @@
+//! The synchronous middle of the pipeline: lines to records to events to batches.
+
+use crate::error::FatalError;
+use crate::group::Grouper;
+use crate::lines::Line;
+use crate::map::{ColumnNames, Mapper};
+use crate::model::Item;
+use crate::parse::delimited::{DelimitedParser, Parsed};
+use crate::parse::fixed_width::FixedWidthParser;
+use crate::parse::RecordView;
+use crate::profile::{Format, Profile};
+use crate::wire::BatchBuilder;
+
+/// Counts for the import summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Data records read, bad ones included.
+    pub records: u64,
+    /// Events yielded, after duplicates were removed.
+    pub events: u64,
+    pub shipments: u64,
+    /// Bad records, each yielded as an `error_messages` item.
+    pub errors: u64,
+    pub warnings: u64,
+    pub duplicates: u64,
+}
+
+enum Parser {
+    Delimited(DelimitedParser),
+    FixedWidth {
+        parser: FixedWidthParser,
+        record_length: Option<usize>,
+    },
+}
+
+pub struct RecordStage<'p> {
+    profile: &'p Profile,
+    source_name: String,
+    skip_lines: u64,
+    parser: Parser,
+    mapper: Option<Mapper>,
+    grouper: Grouper,
+    items: Vec<Item>,
+    pub batches: BatchBuilder,
+    pub counts: Counts,
+    /// A fatal error found while processing lines; the pipeline stops at it.
+    pub fatal: Option<FatalError>,
+}
+
+impl<'p> RecordStage<'p> {
+    pub fn new(profile: &'p Profile, source_name: &str, batch_items: usize) -> Result<RecordStage<'p>, FatalError> {
+        let (parser, skip_lines, mapper) = match &profile.format {
+            Format::Delimited(format) => {
+                let delimiter = format.delimiter.as_bytes()[0];
+                let quote = format.quote.as_ref().map(|quote| quote.as_bytes()[0]);
+                let parser = DelimitedParser::new(delimiter, quote, format.multiline_quotes);
+                let mapper = if format.header {
+                    None
+                } else {
+                    let names = format.columns.clone().unwrap_or_default();
+                    let columns = ColumnNames {
+                        names: &names,
+                        origin: "format.columns".to_string(),
+                    };
+                    Some(Mapper::new(profile, &columns, source_name)?)
+                };
+                (Parser::Delimited(parser), format.skip_lines, mapper)
+            }
+            Format::FixedWidth(format) => {
+                let names: Vec<String> = format.columns.keys().cloned().collect();
+                let ranges = format.columns.values().map(|[start, end]| (*start, *end)).collect();
+                let columns = ColumnNames {
+                    names: &names,
+                    origin: "format.columns".to_string(),
+                };
+                let mapper = Mapper::new(profile, &columns, source_name)?;
+                let parser = Parser::FixedWidth {
+                    parser: FixedWidthParser::new(ranges),
+                    record_length: format.record_length,
+                };
+                (parser, format.skip_lines, Some(mapper))
+            }
+        };
+        Ok(RecordStage {
+            profile,
+            source_name: source_name.to_string(),
+            skip_lines: skip_lines as u64,
+            parser,
+            mapper,
+            grouper: Grouper::new(
+                profile.grouping.max_open_shipments,
+                profile.grouping.deduplicate,
+                profile.update_method,
+                profile.carrier_name.clone(),
+            ),
+            items: Vec::new(),
+            batches: BatchBuilder::new(batch_items),
+            counts: Counts::default(),
+            fatal: None,
+        })
+    }
+
+    /// Processes one line of the file.
+    pub fn on_line(&mut self, line: Line<'_>) {
+        if self.fatal.is_some() || line.number <= self.skip_lines {
+            return;
+        }
+        if self.mapper.is_none() {
+            self.read_header(line.text);
+            return;
+        }
+        if line.text.trim().is_empty() {
+            return;
+        }
+
+        match &mut self.parser {
+            Parser::Delimited(parser) => match parser.push_line(line.text, line.number) {
+                Parsed::Record(record) => {
+                    let result = map_record(self.mapper.as_mut(), &record, line.unterminated);
+                    self.accept(result);
+                }
+                Parsed::NeedMore => {}
+                Parsed::UnterminatedQuote { line: start, column } => {
+                    let message = unterminated_quote(&self.source_name, start, column, line.unterminated);
+                    self.reject(message);
+                }
+            },
+            Parser::FixedWidth { parser, record_length } => {
+                let length = FixedWidthParser::char_len(line.text);
+                if let Some(expected) = *record_length {
+                    if length < expected {
+                        let hint = if line.unterminated {
+                            " (the last line has no line break, so the file may be cut short)"
+                        } else {
+                            ""
+                        };
+                        let message = format!(
+                            "{}:{}: record is {length} characters long, expected {expected}; the record was skipped{hint}",
+                            self.source_name, line.number
+                        );
+                        self.reject(message);
+                        return;
+                    }
+                }
+                let record = parser.parse(line.text, line.number);
+                let result = map_record(self.mapper.as_mut(), &record, line.unterminated);
+                self.accept(result);
+            }
+        }
+    }
+
+    /// Ends the file: reports an open quote and yields every waiting shipment.
+    pub fn finish(&mut self) {
+        if let Parser::Delimited(parser) = &mut self.parser {
+            if let Some(Parsed::UnterminatedQuote { line, .. }) = parser.finish() {
+                let message = format!(
+                    "{}:{line}: a quoted field opened on this line is never closed before the end of the file; close the quote. The record and the lines after it were skipped",
+                    self.source_name
+                );
+                self.reject(message);
+            }
+        }
+        if self.mapper.is_none() && self.fatal.is_none() {
+            self.fatal = Some(
+                FatalError::carrier(
+                    "EMPTY_FILE",
+                    format!("{} has no header row: the file is empty", self.source_name),
+                )
+                .with("source", self.source_name.as_str()),
+            );
+        }
+        self.flush_all();
+    }
+
+    /// Yields every waiting shipment, for the end of the file or before a fatal error.
+    pub fn flush_all(&mut self) {
+        self.grouper.finish(&mut self.items);
+        self.drain_items();
+        self.batches.close();
+        self.counts.duplicates = self.grouper.duplicates;
+    }
+
+    fn read_header(&mut self, text: &str) {
+        let Parser::Delimited(parser) = &mut self.parser else {
+            return;
+        };
+        let mut header: Vec<String> = match parser.push_line(text, 0) {
+            Parsed::Record(record) => (0..record.len())
+                .map(|index| record.get(index).unwrap_or("").trim().to_string())
+                .collect(),
+            _ => {
+                self.fatal = Some(FatalError::carrier(
+                    "HEADER_INVALID",
+                    format!("{}: the header row has an unterminated quote", self.source_name),
+                ));
+                return;
+            }
+        };
+        while header.last().is_some_and(String::is_empty) {
+            header.pop();
+        }
+        let columns = ColumnNames {
+            names: &header,
+            origin: format!("the header of {}", self.source_name),
+        };
+        match Mapper::new(self.profile, &columns, &self.source_name) {
+            Ok(mapper) => self.mapper = Some(mapper),
+            Err(error) => self.fatal = Some(error.with("source", self.source_name.as_str())),
+        }
+    }
+
+    fn accept(&mut self, result: Result<crate::model::Event, String>) {
+        self.counts.records += 1;
+        match result {
+            Ok(event) => {
+                self.grouper.push(event, &mut self.items);
+                self.drain_items();
+            }
+            Err(message) => {
+                self.counts.records -= 1;
+                self.reject(message);
+            }
+        }
+    }
+
+    fn reject(&mut self, message: String) {
+        self.counts.records += 1;
+        self.items.push(Item::Error(vec![message]));
+        self.drain_items();
+    }
+
+    fn drain_items(&mut self) {
+        for item in self.items.drain(..) {
+            match &item {
+                Item::Shipment(shipment) => {
+                    self.counts.shipments += 1;
+                    self.counts.events += shipment.events.len() as u64;
+                    self.counts.warnings += shipment.warnings.len() as u64;
+                }
+                Item::Error(_) => self.counts.errors += 1,
+            }
+            self.batches.push(&item);
+        }
+    }
+}
+
+fn map_record(
+    mapper: Option<&mut Mapper>,
+    record: &RecordView<'_>,
+    unterminated: bool,
+) -> Result<crate::model::Event, String> {
+    let mapper = mapper.expect("records are mapped only after the header");
+    mapper.map(record, unterminated).map_err(|error| error.message)
+}
+
+fn unterminated_quote(source: &str, line: u64, column: usize, last_line: bool) -> String {
+    let hint = if last_line {
+        " (the last line has no line break, so the file may be cut short)"
+    } else {
+        ""
+    };
+    format!(
+        "{source}:{line}: field {column} opens a quote that is not closed on this line; close the quote, or set format.multiline_quotes if fields may contain line breaks. The record was skipped{hint}"
+    )
+}

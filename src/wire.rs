@@ -1,0 +1,218 @@
+//! Batches for JavaScript: many items encoded as one string and one array of integers.
+//!
+//! Creating JavaScript objects field by field through N-API costs more than the parsing
+//! itself, so items cross as text plus `slots`, and `index.js` builds the objects with
+//! `String.prototype.substring`. A string is two slots: its start and end in UTF-16 code
+//! units of `text`, or `-1, 0` for null. Layout, in slot order:
+//!
+//! - shipment: `0`, update method (`0` append, `1` replace), shipping_problem (`0`/`1`),
+//!   then the strings of `SHIPMENT_STRINGS`, the event count, for each event the strings of
+//!   `EVENT_STRINGS`, then the warning count and the warnings;
+//! - bad record: `1`, the message count and the messages.
+//!
+//! `index.js` decodes this layout; change both together.
+
+use crate::model::{Event, Item, Shipment};
+use crate::profile::UpdateMethod;
+
+/// The string fields of a shipment, in slot order.
+pub const SHIPMENT_STRINGS: [&str; 15] = [
+    "tracking_number",
+    "standardized_status_code",
+    "carrier_status_code",
+    "carrier_status_description",
+    "shipped_datetime",
+    "estimated_delivery_datetime",
+    "actual_delivery_datetime",
+    "carrier_name",
+    "service.code",
+    "service.name",
+    "packaging",
+    "shipping_problem_code",
+    "shipping_problem_description",
+    "weight",
+    "package_count",
+];
+
+/// The string fields of an event, in slot order.
+pub const EVENT_STRINGS: [&str; 13] = [
+    "event_datetime",
+    "event_datetime_local",
+    "event_code",
+    "description",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "company",
+    "signer",
+    "status_code",
+    "geo.lat",
+    "geo.long",
+];
+
+/// An encoded batch of items.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub text: String,
+    pub slots: Vec<i32>,
+    pub items: usize,
+    pub events: usize,
+}
+
+/// Builds batches of up to `max_items` items.
+pub struct BatchBuilder {
+    current: Batch,
+    utf16_length: usize,
+    max_items: usize,
+    ready: Vec<Batch>,
+}
+
+/// Text size at which a batch is closed early, in UTF-8 bytes.
+const MAX_TEXT: usize = 8 << 20;
+
+impl BatchBuilder {
+    pub fn new(max_items: usize) -> BatchBuilder {
+        BatchBuilder {
+            current: Batch::default(),
+            utf16_length: 0,
+            max_items: max_items.max(1),
+            ready: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, item: &Item) {
+        match item {
+            Item::Shipment(shipment) => self.push_shipment(shipment),
+            Item::Error(messages) => {
+                self.current.slots.push(1);
+                self.push_list(messages);
+            }
+        }
+        self.current.items += 1;
+        if self.current.items >= self.max_items || self.current.text.len() >= MAX_TEXT {
+            self.close();
+        }
+    }
+
+    /// Closes the batch being built, if it has items.
+    pub fn close(&mut self) {
+        if self.current.items > 0 {
+            self.ready.push(std::mem::take(&mut self.current));
+            self.utf16_length = 0;
+        }
+    }
+
+    /// Takes the closed batches, oldest first.
+    pub fn take_ready(&mut self) -> Vec<Batch> {
+        std::mem::take(&mut self.ready)
+    }
+
+    fn push_shipment(&mut self, shipment: &Shipment) {
+        let slots = &mut self.current.slots;
+        slots.push(0);
+        slots.push(match shipment.update_method {
+            UpdateMethod::Append => 0,
+            UpdateMethod::Replace => 1,
+        });
+        slots.push(i32::from(shipment.shipping_problem));
+
+        let fields = &shipment.fields;
+        self.push_str(Some(&shipment.tracking_number));
+        self.push_str(Some(shipment.standardized_status_code.as_str()));
+        self.push_str(shipment.carrier_status_code.as_deref());
+        self.push_str(shipment.carrier_status_description.as_deref());
+        self.push_str(fields.shipped_datetime.as_deref());
+        self.push_str(fields.estimated_delivery_datetime.as_deref());
+        self.push_str(shipment.actual_delivery_datetime.as_deref());
+        self.push_str(shipment.carrier_name.as_deref());
+        self.push_str(fields.service_code.as_deref());
+        self.push_str(fields.service_name.as_deref());
+        self.push_str(fields.packaging.as_deref());
+        self.push_str(shipment.shipping_problem_code.as_deref());
+        self.push_str(shipment.shipping_problem_description.as_deref());
+        self.push_number(fields.weight);
+        self.push_number(fields.package_count.map(f64::from));
+
+        self.current.slots.push(shipment.events.len() as i32);
+        for event in &shipment.events {
+            self.push_event(event);
+        }
+        self.current.events += shipment.events.len();
+        self.push_list(&shipment.warnings);
+    }
+
+    fn push_event(&mut self, event: &Event) {
+        self.push_str(Some(&event.event_datetime));
+        self.push_str(Some(&event.event_datetime_local));
+        self.push_str(event.event_code.as_deref());
+        self.push_str(event.description.as_deref());
+        self.push_str(event.city.as_deref());
+        self.push_str(event.state.as_deref());
+        self.push_str(event.postal_code.as_deref());
+        self.push_str(event.country.as_deref());
+        self.push_str(event.company.as_deref());
+        self.push_str(event.signer.as_deref());
+        self.push_str(Some(event.status.as_str()));
+        self.push_number(event.geo.map(|(latitude, _)| latitude));
+        self.push_number(event.geo.map(|(_, longitude)| longitude));
+    }
+
+    fn push_list(&mut self, messages: &[String]) {
+        self.current.slots.push(messages.len() as i32);
+        for message in messages {
+            self.push_str(Some(message));
+        }
+    }
+
+    fn push_number(&mut self, value: Option<f64>) {
+        match value {
+            Some(number) => self.push_str(Some(&number.to_string())),
+            None => self.push_str(None),
+        }
+    }
+
+    fn push_str(&mut self, value: Option<&str>) {
+        let Some(text) = value else {
+            self.current.slots.push(-1);
+            self.current.slots.push(0);
+            return;
+        };
+        let start = self.utf16_length;
+        self.current.text.push_str(text);
+        self.utf16_length += if text.is_ascii() {
+            text.len()
+        } else {
+            text.encode_utf16().count()
+        };
+        self.current.slots.push(start as i32);
+        self.current.slots.push(self.utf16_length as i32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_count_utf16_units() {
+        let mut builder = BatchBuilder::new(10);
+        builder.push(&Item::Error(vec!["a€𝄞".to_string(), "b".to_string()]));
+        builder.close();
+        let batch = builder.take_ready().remove(0);
+        assert_eq!(batch.slots, vec![1, 2, 0, 4, 4, 5]);
+        let units: Vec<u16> = batch.text.encode_utf16().collect();
+        assert_eq!(String::from_utf16(&units[4..5]).unwrap(), "b");
+    }
+
+    #[test]
+    fn batch_closes_at_max_items() {
+        let mut builder = BatchBuilder::new(2);
+        for _ in 0..5 {
+            builder.push(&Item::Error(vec!["x".to_string()]));
+        }
+        builder.close();
+        let sizes: Vec<usize> = builder.take_ready().iter().map(|batch| batch.items).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+}
