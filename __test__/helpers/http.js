@@ -1,0 +1,129 @@
+'use strict';
+
+// Loopback HTTP servers for the import tests. Every server listens on 127.0.0.1 with a
+// port chosen by the system, records the requests it receives and the life of each TCP
+// connection, and close() destroys open sockets so that a stalled response cannot keep a
+// test (or the test process) running.
+
+const http = require('node:http');
+const net = require('node:net');
+const zlib = require('node:zlib');
+
+const HOST = '127.0.0.1';
+
+// Starts a server that calls `handler(request, response)` for every request.
+//
+// Returns { url, port, requests, connections, close() }:
+// - url is `http://127.0.0.1:PORT` without a trailing slash;
+// - requests lists { method, url, headers } in arrival order;
+// - connections lists { socket, closed } per TCP connection, where `closed` is a promise
+//   that resolves when the server side of the socket has closed.
+async function startServer(handler) {
+  const requests = [];
+  const connections = [];
+  const sockets = new Set();
+
+  const server = http.createServer((request, response) => {
+    requests.push({ method: request.method, url: request.url, headers: request.headers });
+    handler(request, response);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    connections.push({ socket, closed });
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  const { port } = server.address();
+
+  let closing = null;
+  function close() {
+    if (!closing) {
+      closing = new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    }
+    return closing;
+  }
+
+  return { url: `http://${HOST}:${port}`, port, requests, connections, close };
+}
+
+// Returns a handler that sends `body` (a Buffer or string) with the given status and headers.
+function serveBuffer(body, { status = 200, headers = {} } = {}) {
+  const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+  return (request, response) => {
+    response.writeHead(status, { 'Content-Length': buffer.length, ...headers });
+    response.end(buffer);
+  };
+}
+
+// Returns a handler that sends `text` gzip-compressed, as a carrier's .csv.gz download.
+function serveGzip(text, options = {}) {
+  return serveBuffer(zlib.gzipSync(Buffer.from(text, 'utf8')), options);
+}
+
+// Returns a handler that sends `head` with status 200 and then writes nothing more and never
+// ends the response, as a carrier server that hangs in the middle of a body. The response
+// is chunked, so the client cannot tell from the headers how much is missing.
+function stallAfter(head) {
+  const buffer = Buffer.isBuffer(head) ? head : Buffer.from(head, 'utf8');
+  return (request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/csv' });
+    if (buffer.length > 0) response.write(buffer);
+  };
+}
+
+// Returns a loopback port that nothing listens on: the system picks a free port, and the
+// listener is closed again before the port is returned.
+async function closedPort() {
+  const listener = net.createServer();
+  await new Promise((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(0, HOST, resolve);
+  });
+  const { port } = listener.address();
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
+}
+
+// Resolves with `promise`, or rejects with a message naming `what` after `ms` milliseconds.
+// The limit is a safety bound so that a hang fails the test instead of stalling the run.
+function within(promise, ms, what) {
+  let timer;
+  const limit = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+// Resolves once `server` has accepted at least `count` connections, or rejects after `ms`.
+async function waitForConnections(server, count, ms = 5000) {
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped && server.connections.length < count) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    await within(poll(), ms, `connection ${count} to ${server.url}`);
+  } finally {
+    stopped = true;
+  }
+}
+
+module.exports = {
+  HOST,
+  startServer,
+  serveBuffer,
+  serveGzip,
+  stallAfter,
+  closedPort,
+  within,
+  waitForConnections,
+};
