@@ -260,6 +260,6 @@ fn unterminated_quote(source: &str, line: u64, column: usize, last_line: bool) -
         ""
     };
     format!(
-        "{source}:{line}: field {column} opens a quote that is not closed on this line; close the quote, or set format.multiline_quotes if fields may contain line breaks. The record was skipped{hint}"
+        "{source}:{line}: field {column} (counting from 1) opens a quote that is not closed on this line; close the quote, or set format.multiline_quotes if fields may contain line breaks. The record was skipped{hint}"
     )
 }
