@@ -82,18 +82,23 @@ function lastSundayAtOneUtc(year, month) {
 // the last Sunday of October, UTC+1 otherwise. The benchmark checks this against the
 // addon's time zone database and the reference's Intl conversion.
 function createBerlinFormatter() {
-  const summerByYear = new Map();
+  // The current year's bounds and summer-time interval, in Unix seconds.
+  let yearStart = Infinity;
+  let yearEnd = -Infinity;
+  let summerStart = 0;
+  let summerEnd = 0;
   let cachedDay = NaN;
   let cachedDate = '';
 
   return (utcSeconds) => {
-    const year = new Date(utcSeconds * 1000).getUTCFullYear();
-    let summer = summerByYear.get(year);
-    if (summer === undefined) {
-      summer = [lastSundayAtOneUtc(year, 2), lastSundayAtOneUtc(year, 9)];
-      summerByYear.set(year, summer);
+    if (utcSeconds < yearStart || utcSeconds >= yearEnd) {
+      const year = new Date(utcSeconds * 1000).getUTCFullYear();
+      yearStart = Date.UTC(year, 0, 1) / 1000;
+      yearEnd = Date.UTC(year + 1, 0, 1) / 1000;
+      summerStart = lastSundayAtOneUtc(year, 2);
+      summerEnd = lastSundayAtOneUtc(year, 9);
     }
-    const offset = utcSeconds >= summer[0] && utcSeconds < summer[1] ? 2 * HOUR : HOUR;
+    const offset = utcSeconds >= summerStart && utcSeconds < summerEnd ? 2 * HOUR : HOUR;
     const local = utcSeconds + offset;
     const day = Math.floor(local / 86400);
     if (day !== cachedDay) {
@@ -140,9 +145,9 @@ function buildParcel(random, names, format, serial, baseTime) {
   const deliveryDepot = austria ? AT_DEPOTS[random.int(0, AT_DEPOTS.length - 1)] : DE_DEPOTS[random.int(0, DE_DEPOTS.length - 1)];
   const route = String(random.int(600, 699)).padStart(4, '0');
   const service = random.next() < 0.7 ? '101' : '136';
-  const consignment = String(1814630 + serial).padStart(20, '0');
-  const references = `${String(340036920047361389n + BigInt(serial) * 7n).padStart(20, '0')};` +
-    `${String(4002116063 + serial).padStart(20, '0')};${String(27330 + (serial >> 6)).padStart(20, '0')}`;
+  const consignment = `0000000000${1001814630 + serial}`;
+  const references = `003400369${11000000000 + serial * 7};` +
+    `0000000000${4002116063 + serial};00000000000000${127330 + (serial >> 6)}`;
   const tail = `${consignment};;;;${references};;;2406033416;`;
 
   const rows = [];
@@ -180,7 +185,7 @@ function buildParcel(random, names, format, serial, baseTime) {
   return rows;
 }
 
-// Yields the file as text chunks of about 1 MiB: the header, then data rows.
+// Yields the file as Buffer chunks of about 1 MiB: the header, then data rows.
 //
 // Stops after `rows` data rows, or once about `bytes` bytes were produced (at the end of
 // a chunk). `stats` is updated as chunks are yielded: data rows, distinct parcels, rows
@@ -194,7 +199,8 @@ function* generateChunks(options = {}, stats = {}) {
   let clock = Date.parse(options.start ?? DEFAULT_START) / 1000;
 
   Object.assign(stats, { rows: 0, parcels: 0, duplicates: 0, bytes: 0 });
-  let chunk = `${HEADER}\n`;
+  let lines = [HEADER];
+  let chunkChars = HEADER.length;
   let rows = 0;
   let parcels = 0;
   let duplicates = 0;
@@ -205,10 +211,12 @@ function* generateChunks(options = {}, stats = {}) {
     stats.rows = rows;
     stats.parcels = parcels;
     stats.duplicates = duplicates;
-    stats.bytes += Buffer.byteLength(chunk);
-    const text = chunk;
-    chunk = '';
-    return text;
+    lines.push('');
+    const buffer = Buffer.from(lines.join('\n'));
+    stats.bytes += buffer.length;
+    lines = [];
+    chunkChars = 0;
+    return buffer;
   };
 
   for (let serial = 0; rows < maxRows && stats.bytes < maxBytes; serial++) {
@@ -217,7 +225,8 @@ function* generateChunks(options = {}, stats = {}) {
       deferred = deferred.filter((entry) => entry.due > serial);
       for (const entry of due) {
         if (rows >= maxRows) break;
-        chunk += `${entry.row.text}\n`;
+        lines.push(entry.row.text);
+        chunkChars += entry.row.text.length;
         rows++;
         if (entry.row.copy) duplicates++;
       }
@@ -231,7 +240,8 @@ function* generateChunks(options = {}, stats = {}) {
     let counted = false;
     for (const row of parcelRows) {
       if (rows >= maxRows) break;
-      chunk += `${row.text}\n`;
+      lines.push(row.text);
+      chunkChars += row.text.length;
       rows++;
       if (row.copy) duplicates++;
       if (!counted) {
@@ -240,9 +250,9 @@ function* generateChunks(options = {}, stats = {}) {
       }
     }
 
-    if (chunk.length >= CHUNK_CHARS) yield flush();
+    if (chunkChars >= CHUNK_CHARS) yield flush();
   }
-  if (chunk.length > 0) yield flush();
+  if (lines.length > 0) yield flush();
   return stats;
 }
 

@@ -102,16 +102,17 @@ function within(promise, ms, what) {
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
-// Resolves once `server` has accepted at least `count` connections, or rejects after `ms`.
-async function waitForConnections(server, count, ms = 5000) {
+// Resolves once `condition()` returns true, checking every 10 ms, or rejects after `ms`
+// milliseconds with a message naming `what`.
+async function waitUntil(condition, what, ms = 5000) {
   let stopped = false;
   const poll = async () => {
-    while (!stopped && server.connections.length < count) {
+    while (!stopped && !condition()) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
   try {
-    await within(poll(), ms, `connection ${count} to ${server.url}`);
+    await within(poll(), ms, what);
   } finally {
     stopped = true;
   }
@@ -125,5 +126,5 @@ module.exports = {
   stallAfter,
   closedPort,
   within,
-  waitForConnections,
+  waitUntil,
 };
