@@ -9,7 +9,7 @@ use encoding_rs::{CoderResult, Decoder, Encoding};
 
 pub struct TextDecoder {
     decoder: Decoder,
-    /// How many malformed byte sequences were replaced by U+FFFD so far.
+    /// How many decoded chunks had malformed bytes replaced by U+FFFD.
     pub replacements: u64,
 }
 

@@ -3,8 +3,8 @@
 //! Shipments wait in a first-in, first-out window of `max_open_shipments`. When a new
 //! tracking number arrives and the window is full, the oldest shipment is yielded. A
 //! tracking number that appears again after its shipment left the window starts a new
-//! shipment item; with `update_method: replace` that later item is sent as `append`, so
-//! that it cannot erase the events yielded before. Memory is bounded by the window, plus,
+//! shipment item. With `update_method: replace` that later item is sent as `append`,
+//! because a replace would erase the events yielded before. Memory is bounded by the window, plus,
 //! in replace mode only, eight bytes per yielded tracking number to recognise those.
 //!
 //! The shipment's status, carrier status code and description come from its latest event
@@ -17,7 +17,7 @@ use std::hash::{Hash, Hasher};
 use crate::model::{Event, Item, Shipment, ShipmentFields};
 use crate::profile::{StandardizedStatus, UpdateMethod};
 
-/// The most warnings one shipment item carries; the rest are counted.
+/// The maximum number of warnings on one shipment item; the rest are only counted.
 const MAX_WARNINGS: usize = 50;
 
 pub struct Grouper {
@@ -32,6 +32,8 @@ pub struct Grouper {
     /// Hashes of the tracking numbers already yielded, kept in replace mode only.
     yielded: HashSet<u64>,
     pub duplicates: u64,
+    /// Set when the import failed, so that partial histories never replace complete ones.
+    failed: bool,
 }
 
 struct Open {
@@ -56,6 +58,7 @@ impl Grouper {
             first_sequence: 0,
             yielded: HashSet::new(),
             duplicates: 0,
+            failed: false,
         }
     }
 
@@ -77,6 +80,12 @@ impl Grouper {
             events: vec![event],
             reappeared,
         });
+    }
+
+    /// Yields every open shipment after a fatal error; in replace mode they go as `append`.
+    pub fn finish_after_failure(&mut self, out: &mut Vec<Item>) {
+        self.failed = true;
+        self.finish(out);
     }
 
     /// Yields every open shipment, oldest first.
@@ -117,7 +126,12 @@ impl Grouper {
             }
         }
         let mut update_method = self.update_method;
-        if open.reappeared {
+        if self.failed && update_method == UpdateMethod::Replace {
+            update_method = UpdateMethod::Append;
+            warnings.push(format!(
+                "the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
+            ));
+        } else if open.reappeared {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
                 "tracking number {tracking_number} appeared again after its earlier events were yielded (more than {} shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
@@ -282,6 +296,17 @@ mod tests {
         grouper.finish(&mut out);
         let numbers: Vec<_> = shipments(out).into_iter().map(|s| (s.tracking_number, s.events.len())).collect();
         assert_eq!(numbers, vec![("A".to_string(), 2), ("B".to_string(), 1), ("C".to_string(), 1)]);
+    }
+
+    #[test]
+    fn failure_in_replace_mode_sends_append() {
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Replace, None);
+        let mut out = Vec::new();
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), &mut out);
+        grouper.finish_after_failure(&mut out);
+        let shipment = &shipments(out)[0];
+        assert_eq!(shipment.update_method, UpdateMethod::Append);
+        assert!(shipment.warnings[0].contains("may be incomplete"), "{:?}", shipment.warnings);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::source::{self, Location};
 use crate::stage::{Counts, RecordStage};
 use crate::wire::Batch;
 
-/// What the producer sends to the consumer, in order: batches, then one `End`.
+/// A message from the producer to the consumer. Batches come first, then one `End`.
 #[derive(Debug)]
 pub enum Message {
     Batch(Batch),
@@ -32,7 +32,7 @@ pub struct Summary {
     pub counts: Counts,
     /// Bytes read from the source, before decompression.
     pub bytes: u64,
-    /// Malformed byte sequences replaced by U+FFFD while decoding.
+    /// Decoded chunks in which malformed bytes were replaced by U+FFFD.
     pub replacements: u64,
 }
 
@@ -100,7 +100,7 @@ async fn produce(
             Ok(read) => read,
             Err(error) => {
                 // Everything parsed so far is yielded before the error.
-                stage.flush_all();
+                stage.flush_after_failure();
                 send_ready(&mut stage, sender).await?;
                 summary.counts = stage.counts;
                 return Err(read_failed(&name, error, gzip, decoded_bytes).into());
@@ -116,7 +116,7 @@ async fn produce(
         }
 
         if let Some(error) = stage.fatal.take() {
-            stage.flush_all();
+            stage.flush_after_failure();
             send_ready(&mut stage, sender).await?;
             summary.counts = stage.counts;
             summary.replacements = decoder.replacements;

@@ -105,11 +105,13 @@ impl<'p> RecordStage<'p> {
         if self.fatal.is_some() || line.number <= self.skip_lines {
             return;
         }
-        if self.mapper.is_none() {
-            self.read_header(line.text);
+        let blank = line.text.trim().is_empty();
+        let in_quoted_field = matches!(&self.parser, Parser::Delimited(parser) if parser.has_pending());
+        if blank && !in_quoted_field {
             return;
         }
-        if line.text.trim().is_empty() {
+        if self.mapper.is_none() {
+            self.read_header(line.text);
             return;
         }
 
@@ -120,6 +122,14 @@ impl<'p> RecordStage<'p> {
                     self.accept(result);
                 }
                 Parsed::NeedMore => {}
+                Parsed::RecordTooLong { line: start } => {
+                    let message = format!(
+                        "{}:{start}: a quoted field opened on this line is still open after {} bytes; close the quote. The record was skipped",
+                        self.source_name,
+                        crate::parse::delimited::MAX_MULTILINE_RECORD
+                    );
+                    self.reject(message);
+                }
                 Parsed::UnterminatedQuote { line: start, column } => {
                     let message = unterminated_quote(&self.source_name, start, column, line.unterminated);
                     self.reject(message);
@@ -172,9 +182,17 @@ impl<'p> RecordStage<'p> {
         self.flush_all();
     }
 
-    /// Yields every waiting shipment, for the end of the file or before a fatal error.
+    /// Yields every waiting shipment at the end of the file.
     pub fn flush_all(&mut self) {
         self.grouper.finish(&mut self.items);
+        self.drain_items();
+        self.batches.close();
+        self.counts.duplicates = self.grouper.duplicates;
+    }
+
+    /// Yields every waiting shipment before a fatal error is reported.
+    pub fn flush_after_failure(&mut self) {
+        self.grouper.finish_after_failure(&mut self.items);
         self.drain_items();
         self.batches.close();
         self.counts.duplicates = self.grouper.duplicates;

@@ -1,9 +1,9 @@
 'use strict';
 
 // Loopback HTTP servers for the import tests. Every server listens on 127.0.0.1 with a
-// port chosen by the system, records the requests it receives and the life of each TCP
-// connection, and close() destroys open sockets so that a stalled response cannot keep a
-// test (or the test process) running.
+// port chosen by the system and records the requests it receives and the life of each TCP
+// connection. close() destroys open sockets, so a stalled response cannot keep a test (or
+// the test process) running.
 
 const http = require('node:http');
 const net = require('node:net');
@@ -14,8 +14,8 @@ const HOST = '127.0.0.1';
 // Starts a server that calls `handler(request, response)` for every request.
 //
 // Returns { url, port, requests, connections, close() }:
-// - url is `http://127.0.0.1:PORT` without a trailing slash;
-// - requests lists { method, url, headers } in arrival order;
+// - url is `http://127.0.0.1:PORT` without a trailing slash.
+// - requests lists { method, url, headers } in arrival order.
 // - connections lists { socket, closed } per TCP connection, where `closed` is a promise
 //   that resolves when the server side of the socket has closed.
 async function startServer(handler) {

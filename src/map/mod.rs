@@ -20,10 +20,10 @@ pub struct RecordError {
     pub message: String,
 }
 
-/// Where the mapping finds its columns: header names, `format.columns`, or fixed ranges.
+/// The column names of a file: from its header, `format.columns`, or fixed-width ranges.
 pub struct ColumnNames<'a> {
     pub names: &'a [String],
-    /// Where the names come from, for messages: "the header of FILE" or "format.columns".
+    /// The origin of the names for messages, such as "the header of FILE".
     pub origin: String,
 }
 
@@ -58,7 +58,6 @@ impl CompiledField {
         let mut labels = Vec::new();
         if let Some(value) = &options.value {
             parts.push(Part::Constant(value.clone()));
-            labels.push("a constant".to_string());
         }
         let references = options.column.iter().chain(options.columns.iter().flatten());
         for reference in references {
@@ -72,7 +71,11 @@ impl CompiledField {
             separator: options.separator.unwrap_or_else(|| " ".to_string()),
             trim: options.trim.unwrap_or(true),
             default: options.default,
-            label: format!("column {}", labels.join(" + ")),
+            label: if options.value.is_some() {
+                "a constant value".to_string()
+            } else {
+                format!("column {}", labels.join(" + "))
+            },
         })
     }
 

@@ -76,8 +76,11 @@ fn write_datetime(out: &mut String, datetime: DateTime) {
 
 /// Checks a format for profile validation by formatting a sample time with it.
 pub fn check_format(format: &str) -> Result<(), String> {
-    let sample = jiff::civil::date(2024, 1, 2).at(3, 4, 5, 0);
-    jiff::fmt::strtime::format(format, sample)
+    let sample = jiff::civil::date(2024, 1, 2)
+        .at(3, 4, 5, 0)
+        .to_zoned(TimeZone::UTC)
+        .map_err(|error| error.to_string())?;
+    jiff::fmt::strtime::format(format, &sample)
         .map(|_| ())
         .map_err(|error| format!("`{format}` is not a valid strftime format: {error}"))
 }

@@ -13,6 +13,8 @@ pub enum Parsed<'a> {
     NeedMore,
     /// A quote is still open at the end of the line (or of the file).
     UnterminatedQuote { line: u64, column: usize },
+    /// A record whose quoted field spans lines grew past `MAX_MULTILINE_RECORD`.
+    RecordTooLong { line: u64 },
 }
 
 pub struct DelimitedParser {
@@ -27,7 +29,7 @@ pub struct DelimitedParser {
 }
 
 /// The maximum size of a record whose quoted fields span lines.
-const MAX_MULTILINE_RECORD: usize = 1 << 20;
+pub const MAX_MULTILINE_RECORD: usize = 1 << 20;
 
 impl DelimitedParser {
     pub fn new(delimiter: u8, quote: Option<u8>, multiline: bool) -> DelimitedParser {
@@ -51,7 +53,7 @@ impl DelimitedParser {
             if self.pending.len() > MAX_MULTILINE_RECORD {
                 self.pending.clear();
                 self.pending_line = 0;
-                return Parsed::UnterminatedQuote { line: start, column: 0 };
+                return Parsed::RecordTooLong { line: start };
             }
             let split_result = split(
                 self.delimiter,
@@ -98,6 +100,11 @@ impl DelimitedParser {
                 Parsed::NeedMore
             }
         }
+    }
+
+    /// Returns whether a quoted field is open and waits for the next line.
+    pub fn has_pending(&self) -> bool {
+        self.pending_line != 0
     }
 
     /// Reports a record still waiting for its closing quote at the end of the file.

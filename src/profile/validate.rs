@@ -306,7 +306,7 @@ fn check_field(
             "only date-time fields take a format; remove it",
         );
     }
-    if is_datetime && options.value.is_none() && format_count == 0 {
+    if is_datetime && format_count == 0 {
         push(
             problems,
             &format!("{path}.format"),

@@ -23,7 +23,7 @@ pub struct Opened {
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
 }
 
-/// Where to read from after placeholders are filled: an explicit override or the profile.
+/// A resolved source location: a file path or a URL with its placeholders filled.
 #[derive(Debug, Clone)]
 pub enum Location {
     Path(String),
@@ -73,6 +73,14 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>) -> Result<Opened, Fat
         FatalError::bad_request(code, format!("cannot open {path}: {error}; {advice}"))
             .with("source", path)
     })?;
+    let is_directory = file.metadata().await.is_ok_and(|metadata| metadata.is_dir());
+    if is_directory {
+        return Err(FatalError::bad_request(
+            "SOURCE_NOT_A_FILE",
+            format!("{path} is a directory, not a file; point source.path at the carrier's file"),
+        )
+        .with("source", path));
+    }
     Ok(Opened {
         name: path.to_string(),
         reader: Box::new(CountingReader {

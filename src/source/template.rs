@@ -73,14 +73,14 @@ pub fn check_syntax(template: &str) -> Result<(), String> {
     pieces(template).map(|_| ())
 }
 
-/// Replaces every placeholder by `x`, so that the rest of a URL can be checked.
+/// Replaces every placeholder by `0`, so that the rest of a URL (ports included) can be checked.
 pub fn replace_for_check(template: &str) -> String {
     match pieces(template) {
         Ok(pieces) => pieces
             .iter()
             .map(|piece| match piece {
                 Piece::Literal(text) => *text,
-                Piece::Metadata(_) => "x",
+                Piece::Metadata(_) => "0",
             })
             .collect(),
         Err(_) => template.to_string(),
@@ -154,13 +154,14 @@ fn url_part(prefix: &str) -> UrlPart {
     }
 }
 
-fn invalid_value(name: &str, value: &str, what: &str, rule: &str) -> FatalError {
+/// Reports a metadata value that cannot be escaped; the value itself is left out of the
+/// error, because it may be a credential.
+fn invalid_value(name: &str, _value: &str, what: &str, rule: &str) -> FatalError {
     FatalError::bad_request(
         "METADATA_INVALID",
-        format!("metadata.{name} = {value:?} cannot be used in {what}: {rule}"),
+        format!("metadata.{name} cannot be used in {what}: {rule}"),
     )
     .with("field", format!("metadata.{name}"))
-    .with("value", value)
 }
 
 fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError> {

@@ -1,0 +1,178 @@
+// Types of connect-tracking. Connect's types keep the names and snake_case fields of the
+// ShipEngine Connect carrier API specification 4.8.7 (components.schemas).
+
+/** ShipEngine's standardized status codes. */
+export type StandardizedStatusCodes =
+  | 'UN' // Unknown
+  | 'AC' // Accepted
+  | 'IT' // In transit
+  | 'DE' // Delivered
+  | 'EX' // Exception
+  | 'AT' // Delivery attempted
+  | 'NY' // Not yet in system
+  | 'SP'; // Delivered to the collection location
+
+export type UpdateMethods = 'append' | 'replace';
+
+export interface LatLong {
+  lat?: number;
+  long?: number;
+}
+
+export interface Dimensions {
+  length?: number | null;
+  width?: number | null;
+  height?: number | null;
+}
+
+export interface Service {
+  code?: string | null;
+  name?: string | null;
+}
+
+/** A tracking event of a shipment. Times are RFC 3339; `event_datetime` is in UTC. */
+export interface TrackEvent {
+  event_datetime?: string;
+  event_datetime_local?: string | null;
+  event_code?: string | null;
+  description?: string | null;
+  city?: string | null;
+  state?: string | null;
+  postal_code?: string | null;
+  country?: string | null;
+  company?: string | null;
+  signer?: string | null;
+  geo?: LatLong;
+  status_code?: StandardizedStatusCodes;
+}
+
+/** Tracking information for a shipment. */
+export interface TrackingInfo {
+  carrier_name?: string | null;
+  tracking_number?: string | null;
+  standardized_status_code: StandardizedStatusCodes;
+  carrier_status_code?: string | null;
+  carrier_status_description?: string | null;
+  shipped_datetime?: string | null;
+  estimated_delivery_datetime?: string | null;
+  actual_delivery_datetime?: string | null;
+  shipping_problem_description?: string | null;
+  weight?: number | null;
+  dimensions?: Dimensions;
+  service?: Service;
+  packaging?: string | null;
+  package_count?: number | null;
+  events?: TrackEvent[] | null;
+  shipping_problem?: boolean;
+  shipping_problem_code?: string | null;
+  error_description?: string | null;
+}
+
+/** One item yielded by ImportTrackingEvents: a shipment, or a bad record's messages. */
+export interface ImportedTrackingEvent {
+  tracking_info?: TrackingInfo;
+  update_method?: UpdateMethods;
+  error_messages?: string[] | null;
+  warning_messages?: string[] | null;
+}
+
+export interface Authorization {
+  access_token?: string | null;
+  token_type?: string | null;
+  expires_at?: string | null;
+  [key: string]: unknown;
+}
+
+interface BaseRequest {
+  transaction_id: string;
+  authorization?: Authorization;
+  metadata?: Record<string, unknown> | null;
+  connection_name?: string | null;
+}
+
+export type ImportTrackingEventsRequest = BaseRequest;
+
+export interface TrackingIdentifier {
+  type?: string | null;
+  value?: string | null;
+}
+
+export interface TrackingAttribute {
+  type: string | null;
+  value: string | null;
+}
+
+export interface TrackingRequest extends BaseRequest {
+  identifiers?: TrackingIdentifier[] | null;
+  attributes?: TrackingAttribute[] | null;
+}
+
+export interface TrackingResponse {
+  metadata?: Record<string, unknown> | null;
+  tracking_info: TrackingInfo;
+}
+
+/** Counts reported at the end of an import. */
+export interface ImportSummary {
+  /** Data records read, bad ones included. */
+  records: number;
+  /** Events yielded, after duplicates were removed. */
+  events: number;
+  shipments: number;
+  /** Bad records, each yielded as an `error_messages` item. */
+  errors: number;
+  warnings: number;
+  duplicates: number;
+  /** Bytes read from the source, before decompression. */
+  bytes: number;
+  /** Decoded chunks (up to 64 KiB each) in which malformed bytes were replaced by U+FFFD. */
+  replacements: number;
+}
+
+export interface ImportOptions {
+  /** Aborting stops the producer, closes the source and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** A file path or http(s) URL that replaces the profile's source. */
+  source?: string;
+  /** Items per native call; the default is 256. */
+  batchSize?: number;
+  onSummary?: (summary: ImportSummary) => void;
+}
+
+export type ImportTrackingEventsFunction = (
+  request: ImportTrackingEventsRequest,
+  options?: ImportOptions,
+) => AsyncGenerator<ImportedTrackingEvent, void, undefined>;
+
+export type TrackFunction = (request: TrackingRequest) => Promise<TrackingResponse>;
+
+export interface Carrier {
+  ImportTrackingEvents: ImportTrackingEventsFunction;
+  Track: TrackFunction;
+}
+
+/** A carrier profile; docs/profile.md documents every option. */
+export type CarrierProfile = Record<string, unknown>;
+
+/** Validates the profile (an object or JSON text); throws a 400 error listing every problem. */
+export function createCarrier(profile: CarrierProfile | string): Carrier;
+
+/** ImportTrackingEvents with the profile from connect-tracking.json. */
+export const ImportTrackingEvents: ImportTrackingEventsFunction;
+
+/** Track with the profile from connect-tracking.json. */
+export const Track: TrackFunction;
+
+/** The file ImportTrackingEvents and Track read their profile from, or null if none. */
+export function findProfileFile(start?: string): string | null;
+
+/** An error in the shape the Connect host recognises. */
+export class ConnectTrackingError extends Error {
+  isIntentional: boolean;
+  /** 400 bad request, 401 unauthorized, 429 rate limited, 520 carrier server error, 500 internal. */
+  statusCode: number;
+  /** A machine-readable name such as SOURCE_NOT_FOUND. */
+  code: string;
+  details?: Record<string, unknown>;
+  retryAfterSeconds?: number;
+}
