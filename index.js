@@ -43,6 +43,12 @@ function createCarrier(profile) {
 async function* importEvents(native, request, options = {}) {
   const { signal, source, batchSize, onSummary } = options;
   throwIfAborted(signal);
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0 && batchSize <= 1_000_000)) {
+    throw badRequest(`batchSize must be a whole number from 1 to 1000000, not ${String(batchSize)}`, 'OPTION_INVALID', {
+      code: 'OPTION_INVALID',
+      option: 'batchSize',
+    });
+  }
   const job = native.startImport(JSON.stringify(request ?? {}), source ?? null, batchSize ?? null);
   const onAbort = () => job.close();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -62,6 +68,7 @@ async function* importEvents(native, request, options = {}) {
       const items = decodeBatch(batch.text, batch.slots);
       for (const item of items) {
         yield item;
+        throwIfAborted(signal);
       }
 
       const end = batch.end;

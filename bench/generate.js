@@ -32,7 +32,9 @@ const DEFAULT_SEED = 20240320;
 // 2024-03-20T05:00:00Z: a 1,000,000-row file then spans the switch to summer time on
 // 2024-03-31, so the time zone conversion is tested on both offsets.
 const DEFAULT_START = '2024-03-20T05:00:00Z';
-const CHUNK_CHARS = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
+// A generated row is under 300 bytes; this leaves room for any one row past CHUNK_BYTES.
+const MAX_ROW_BYTES = 4096;
 
 const DATA_DIR = path.join(__dirname, 'data');
 
@@ -199,60 +201,62 @@ function* generateChunks(options = {}, stats = {}) {
   let clock = Date.parse(options.start ?? DEFAULT_START) / 1000;
 
   Object.assign(stats, { rows: 0, parcels: 0, duplicates: 0, bytes: 0 });
-  let lines = [HEADER];
-  let chunkChars = HEADER.length;
+  // Rows are encoded straight into the chunk: joining strings first cost a third of the time.
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES + MAX_ROW_BYTES);
+  let length = chunk.write(`${HEADER}\n`);
   let rows = 0;
   let parcels = 0;
   let duplicates = 0;
-  // Last rows held back to appear a few parcels later: { due, row, parcel }.
+  // Last rows held back to appear a few parcels later, as { due, row }.
   let deferred = [];
+  let nextDue = Infinity;
 
+  const addRow = (row) => {
+    length += chunk.write(row.text, length);
+    chunk[length++] = 10;
+    rows++;
+    if (row.copy) duplicates++;
+  };
   const flush = () => {
     stats.rows = rows;
     stats.parcels = parcels;
     stats.duplicates = duplicates;
-    lines.push('');
-    const buffer = Buffer.from(lines.join('\n'));
-    stats.bytes += buffer.length;
-    lines = [];
-    chunkChars = 0;
-    return buffer;
+    stats.bytes += length;
+    const full = chunk.subarray(0, length);
+    chunk = Buffer.allocUnsafe(CHUNK_BYTES + MAX_ROW_BYTES);
+    length = 0;
+    return full;
   };
 
   for (let serial = 0; rows < maxRows && stats.bytes < maxBytes; serial++) {
-    if (deferred.length > 0 && deferred[0].due <= serial) {
-      const due = deferred.filter((entry) => entry.due <= serial);
-      deferred = deferred.filter((entry) => entry.due > serial);
-      for (const entry of due) {
-        if (rows >= maxRows) break;
-        lines.push(entry.row.text);
-        chunkChars += entry.row.text.length;
-        rows++;
-        if (entry.row.copy) duplicates++;
+    if (nextDue <= serial) {
+      for (const entry of deferred) {
+        if (entry.due <= serial && rows < maxRows) addRow(entry.row);
       }
+      deferred = deferred.filter((entry) => entry.due > serial);
+      nextDue = Math.min(Infinity, ...deferred.map((entry) => entry.due));
     }
 
     const parcelRows = buildParcel(random, names, format, serial, clock);
     clock += random.int(1, 10);
     if (parcelRows.length > 1 && random.next() < 0.02) {
-      deferred.push({ due: serial + random.int(1, 50), row: parcelRows.pop() });
+      const due = serial + random.int(1, 50);
+      deferred.push({ due, row: parcelRows.pop() });
+      nextDue = Math.min(nextDue, due);
     }
     let counted = false;
     for (const row of parcelRows) {
       if (rows >= maxRows) break;
-      lines.push(row.text);
-      chunkChars += row.text.length;
-      rows++;
-      if (row.copy) duplicates++;
+      addRow(row);
       if (!counted) {
         parcels++;
         counted = true;
       }
     }
 
-    if (chunkChars >= CHUNK_CHARS) yield flush();
+    if (length >= CHUNK_BYTES) yield flush();
   }
-  if (lines.length > 0) yield flush();
+  if (length > 0) yield flush();
   return stats;
 }
 

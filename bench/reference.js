@@ -294,71 +294,62 @@ function readHeader(source, format) {
   return header;
 }
 
-// Yields ImportedTrackingEvent objects for a local file, like carrier.ImportTrackingEvents.
-async function* importWithCsvParse(profile, options = {}) {
-  const { onSummary } = options;
-  const source = options.source ?? profile.source?.path;
-  const format = profile.format;
-  if (format?.type !== 'delimited' || format.header === false) {
-    throw new Error('the reference supports only delimited profiles with a header row');
+// Maps records to events and groups them into items; everything here is synchronous.
+class RecordStage {
+  constructor(profile, header, source) {
+    this.source = source;
+    this.fields = compileFields(profile, header, source);
+    this.expectedFields = header.length;
+    this.zone = new ZoneConverter(profile.time_zone);
+    this.statuses = new Map(Object.entries(profile.statuses ?? {}).map(([code, entry]) => [
+      code,
+      typeof entry === 'string' ? { status: entry, description: null } : { status: entry.status, description: entry.description ?? null },
+    ]));
+    this.itemOptions = {
+      carrierName: profile.carrier_name ?? null,
+      updateMethod: profile.update_method ?? 'append',
+    };
+    this.maxOpen = Math.max(1, profile.grouping?.max_open_shipments ?? 10_000);
+    if (profile.grouping?.deduplicate === false) {
+      throw new Error('the reference always removes repeated events; grouping.deduplicate false is not supported');
+    }
+    this.counts = { records: 0, events: 0, shipments: 0, errors: 0, warnings: 0, duplicates: 0, bytes: 0 };
+    // Tracking number → events, in first-seen order (a Map keeps insertion order).
+    this.open = new Map();
+    // Items ready to be yielded, oldest first.
+    this.ready = [];
+    this.line = 1;
   }
-  const zone = new ZoneConverter(profile.time_zone);
-  const statuses = new Map(Object.entries(profile.statuses ?? {}).map(([code, entry]) => [
-    code,
-    typeof entry === 'string' ? { status: entry, description: null } : { status: entry.status, description: entry.description ?? null },
-  ]));
-  const itemOptions = {
-    carrierName: profile.carrier_name ?? null,
-    updateMethod: profile.update_method ?? 'append',
-  };
-  const maxOpen = Math.max(1, profile.grouping?.max_open_shipments ?? 10_000);
-  const deduplicate = profile.grouping?.deduplicate ?? true;
-  const counts = { records: 0, events: 0, shipments: 0, errors: 0, warnings: 0, duplicates: 0, bytes: 0 };
-  if (!deduplicate) throw new Error('the reference always removes repeated events; grouping.deduplicate false is not supported');
 
-  const header = readHeader(source, format);
-  const fields = compileFields(profile, header, source);
-  const expectedFields = header.length;
+  reject(message) {
+    this.counts.errors++;
+    this.ready.push({ error_messages: [`${this.source}:${this.line}: ${message}`] });
+  }
 
-  const input = fs.createReadStream(source, { highWaterMark: READ_CHUNK_BYTES });
-  const parser = input.pipe(parse({
-    delimiter: format.delimiter,
-    quote: format.quote === undefined ? '"' : format.quote,
-    relax_column_count: true,
-    from_line: 2,
-    bom: true,
-  }));
-  input.on('error', (error) => parser.destroy(error));
-
-  // Tracking number → events, in first-seen order (a Map keeps insertion order).
-  const open = new Map();
-  let line = 1;
-
-  for await (const record of parser) {
-    line++;
+  // Processes one csv-parse record (an array of field strings).
+  onRecord(record) {
+    this.line++;
     // Like the addon, a line of only whitespace is no record. csv-parse keeps empty lines
     // here, so `line` stays the file's line number unless a quoted field spans lines.
-    if (record.length === 1 && record[0].trim() === '') continue;
-    counts.records++;
+    if (record.length === 1 && record[0].trim() === '') return;
+    this.counts.records++;
+    const fields = this.fields;
 
-    const found = countFields(record, expectedFields);
-    if (found !== expectedFields) {
-      counts.errors++;
-      yield { error_messages: [`${source}:${line}: expected ${expectedFields} fields, found ${found}; check the line for a missing or unquoted delimiter. The record was skipped`] };
-      continue;
+    const found = countFields(record, this.expectedFields);
+    if (found !== this.expectedFields) {
+      this.reject(`expected ${this.expectedFields} fields, found ${found}; check the line for a missing or unquoted delimiter. The record was skipped`);
+      return;
     }
     const trackingNumber = fieldAt(record, fields.trackingNumber);
     if (trackingNumber === null) {
-      counts.errors++;
-      yield { error_messages: [`${source}:${line}: field tracking_number is empty; the record was skipped`] };
-      continue;
+      this.reject('field tracking_number is empty; the record was skipped');
+      return;
     }
     const dateTimeText = fieldAt(record, fields.eventDateTime);
-    const stamp = dateTimeText === null ? 'the field is empty' : parseLocalDateTime(dateTimeText, zone);
+    const stamp = dateTimeText === null ? 'the field is empty' : parseLocalDateTime(dateTimeText, this.zone);
     if (typeof stamp === 'string') {
-      counts.errors++;
-      yield { error_messages: [`${source}:${line}: tracking number ${trackingNumber}: invalid event_datetime ${JSON.stringify(dateTimeText)} (${stamp}); the record was skipped`] };
-      continue;
+      this.reject(`tracking number ${trackingNumber}: invalid event_datetime ${JSON.stringify(dateTimeText)} (${stamp}); the record was skipped`);
+      return;
     }
 
     const code = fieldAt(record, fields.event_code);
@@ -366,15 +357,15 @@ async function* importWithCsvParse(profile, options = {}) {
     let tableDescription = null;
     let warning = null;
     if (code !== null) {
-      const entry = statuses.get(code);
+      const entry = this.statuses.get(code);
       if (entry !== undefined) {
         status = entry.status;
         tableDescription = entry.description;
       } else {
-        warning = `${source}:${line}: carrier status code ${JSON.stringify(code)} is not in the profile's statuses table, so the event has status UN; add the code to statuses`;
+        warning = `${this.source}:${this.line}: carrier status code ${JSON.stringify(code)} is not in the profile's statuses table, so the event has status UN; add the code to statuses`;
       }
     } else if (fields.event_code >= 0) {
-      warning = `${source}:${line}: the carrier status code is empty, so the event has status UN`;
+      warning = `${this.source}:${this.line}: the carrier status code is empty, so the event has status UN`;
     }
 
     const event = {
@@ -390,27 +381,109 @@ async function* importWithCsvParse(profile, options = {}) {
       signer: fieldAt(record, fields.signer),
       status_code: status,
     };
-    const entry = { instant: stamp.instant, event, warning };
+    this.group(trackingNumber, { instant: stamp.instant, event, warning });
+  }
 
-    const events = open.get(trackingNumber);
+  // Adds an event to its shipment; when a new shipment finds the window full, the oldest
+  // shipment becomes an item.
+  group(trackingNumber, entry) {
+    const events = this.open.get(trackingNumber);
     if (events !== undefined) {
       events.push(entry);
-      continue;
+      return;
     }
-    if (open.size >= maxOpen) {
-      const [oldest, oldestEvents] = open.entries().next().value;
-      open.delete(oldest);
-      yield buildItem(oldest, oldestEvents, itemOptions, counts);
+    if (this.open.size >= this.maxOpen) {
+      const [oldest, oldestEvents] = this.open.entries().next().value;
+      this.open.delete(oldest);
+      this.ready.push(buildItem(oldest, oldestEvents, this.itemOptions, this.counts));
     }
-    open.set(trackingNumber, [entry]);
+    this.open.set(trackingNumber, [entry]);
   }
 
-  for (const [trackingNumber, events] of open) {
-    yield buildItem(trackingNumber, events, itemOptions, counts);
+  // Turns every open shipment into an item, at the end of the file.
+  finish() {
+    for (const [trackingNumber, events] of this.open) {
+      this.ready.push(buildItem(trackingNumber, events, this.itemOptions, this.counts));
+    }
+    this.open.clear();
   }
-  open.clear();
-  counts.bytes = input.bytesRead;
-  if (onSummary) onSummary({ ...counts });
+}
+
+// Items waiting to be yielded before the parser is paused.
+const MAX_READY_ITEMS = 4096;
+
+// Yields ImportedTrackingEvent objects for a local file, like carrier.ImportTrackingEvents.
+//
+// Records are mapped and grouped inside csv-parse's 'data' handler, and the generator
+// yields the finished items; awaiting the parser once per record through its async
+// iterator was about a third slower in this benchmark.
+async function* importWithCsvParse(profile, options = {}) {
+  const { onSummary } = options;
+  const source = options.source ?? profile.source?.path;
+  const format = profile.format;
+  if (format?.type !== 'delimited' || format.header === false) {
+    throw new Error('the reference supports only delimited profiles with a header row');
+  }
+  const header = readHeader(source, format);
+  const stage = new RecordStage(profile, header, source);
+
+  const input = fs.createReadStream(source, { highWaterMark: READ_CHUNK_BYTES });
+  const parser = parse({
+    delimiter: format.delimiter,
+    quote: format.quote === undefined ? '"' : format.quote,
+    relax_column_count: true,
+    from_line: 2,
+    bom: true,
+  });
+  let finished = false;
+  let failure = null;
+  let wake = null;
+  const signal = () => {
+    if (wake !== null) {
+      wake();
+      wake = null;
+    }
+  };
+  parser.on('data', (record) => {
+    stage.onRecord(record);
+    if (stage.ready.length === 0) return;
+    if (stage.ready.length >= MAX_READY_ITEMS) parser.pause();
+    signal();
+  });
+  parser.on('end', () => {
+    stage.finish();
+    finished = true;
+    signal();
+  });
+  const fail = (error) => {
+    failure = error;
+    signal();
+  };
+  parser.on('error', fail);
+  input.on('error', fail);
+  input.pipe(parser);
+
+  try {
+    for (;;) {
+      if (failure !== null) throw failure;
+      if (stage.ready.length > 0) {
+        const items = stage.ready;
+        stage.ready = [];
+        if (!finished) parser.resume();
+        yield* items;
+        continue;
+      }
+      if (finished) break;
+      await new Promise((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    input.destroy();
+    parser.destroy();
+  }
+  stage.counts.bytes = input.bytesRead;
+  if (onSummary) onSummary({ ...stage.counts });
 }
 
 module.exports = { importWithCsvParse, ZoneConverter, parseLocalDateTime };

@@ -143,11 +143,14 @@ async fn send_ready(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>)
 
 /// Classifies a read error: a source timeout, a broken gzip stream, or another failure.
 fn read_failed(name: &str, error: std::io::Error, gzip: bool, decoded_bytes: u64) -> FatalError {
-    let transport = error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<reqwest::Error>());
-    if let Some(transport) = transport {
-        return source::http_request_failed(name, transport).with("decoded_bytes", decoded_bytes);
+    let is_transport = error.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>());
+    if is_transport {
+        if let Some(Ok(transport)) = error.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
+            return source::http_request_failed(name, &transport.without_url())
+                .with("decoded_bytes", decoded_bytes);
+        }
+        return FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed; retry the import"))
+            .with("source", name);
     }
     if gzip {
         return FatalError::carrier(

@@ -174,7 +174,10 @@ impl<'p> RecordStage<'p> {
             self.fatal = Some(
                 FatalError::carrier(
                     "EMPTY_FILE",
-                    format!("{} has no header row: the file is empty", self.source_name),
+                    format!(
+                        "{} has no header row because the file is empty; check that the carrier delivered the complete file, then retry",
+                        self.source_name
+                    ),
                 )
                 .with("source", self.source_name.as_str()),
             );

@@ -92,19 +92,20 @@ async function closedPort() {
   return port;
 }
 
-// Resolves with `promise`, or rejects with a message naming `what` after `ms` milliseconds.
+// Resolves with `promise`, or rejects with a message naming `description` after `ms`
+// milliseconds.
 // The limit is a safety bound so that a hang fails the test instead of stalling the run.
-function within(promise, ms, what) {
+function within(promise, ms, description) {
   let timer;
   const limit = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`${description} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
 // Resolves once `condition()` returns true, checking every 10 ms, or rejects after `ms`
-// milliseconds with a message naming `what`.
-async function waitUntil(condition, what, ms = 5000) {
+// milliseconds with a message naming `description`.
+async function waitUntil(condition, description, ms = 5000) {
   let stopped = false;
   const poll = async () => {
     while (!stopped && !condition()) {
@@ -112,7 +113,7 @@ async function waitUntil(condition, what, ms = 5000) {
     }
   };
   try {
-    await within(poll(), ms, what);
+    await within(poll(), ms, description);
   } finally {
     stopped = true;
   }

@@ -36,7 +36,10 @@ pub async fn open(
         request = request.basic_auth(username, Some(password));
     }
 
-    let response = request.send().await.map_err(|error| request_failed(&name, &error))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|error| request_failed(&name, &error.without_url()))?;
     let status = response.status();
     if !status.is_success() {
         return Err(status_error(&name, response).await);
@@ -92,7 +95,8 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Maps a transport failure (connect, TLS, timeout) to a carrier server error.
+/// Maps a transport failure (connect, TLS, timeout) to a carrier server error. Callers pass
+/// the error through `without_url`, because the URL's query may carry credentials.
 pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
     let (code, what) = if error.is_timeout() {
         ("SOURCE_TIMEOUT", "timed out")
