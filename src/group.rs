@@ -10,11 +10,13 @@
 //! The shipment's status, carrier status code and description come from its latest event
 //! whose status is not UN, so an informational scan after a delivery leaves it delivered.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
-use crate::model::{Event, Item, Shipment, ShipmentFields};
+use foldhash::fast::RandomState;
+
+use crate::model::{Event, Item, Shipment, SHIPMENT_TEXT};
 use crate::profile::{StandardizedStatus, UpdateMethod};
 
 /// The maximum number of warnings on one shipment item; the rest are only counted.
@@ -24,13 +26,14 @@ pub struct Grouper {
     max_open: usize,
     deduplicate: bool,
     update_method: UpdateMethod,
-    carrier_name: Option<String>,
+    carrier_name: Option<Arc<str>>,
     open: VecDeque<Open>,
-    index: HashMap<String, u64>,
+    index: HashMap<Box<str>, u64, RandomState>,
     /// The sequence number of `open[0]`.
     first_sequence: u64,
     /// Hashes of the tracking numbers already yielded, kept in replace mode only.
     yielded: HashSet<u64>,
+    hasher: RandomState,
     pub duplicates: u64,
     /// Set when the import failed, so that partial histories never replace complete ones.
     failed: bool,
@@ -52,11 +55,12 @@ impl Grouper {
             max_open: max_open.max(1),
             deduplicate,
             update_method,
-            carrier_name,
+            carrier_name: carrier_name.map(Arc::from),
             open: VecDeque::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             first_sequence: 0,
             yielded: HashSet::new(),
+            hasher: RandomState::default(),
             duplicates: 0,
             failed: false,
         }
@@ -64,7 +68,7 @@ impl Grouper {
 
     /// Adds an event; a shipment pushed out of the window goes to `out`.
     pub fn push(&mut self, event: Event, out: &mut Vec<Item>) {
-        if let Some(&sequence) = self.index.get(event.tracking_number.as_str()) {
+        if let Some(&sequence) = self.index.get(event.tracking_number()) {
             let position = (sequence - self.first_sequence) as usize;
             self.open[position].events.push(event);
             return;
@@ -73,9 +77,9 @@ impl Grouper {
             self.flush_oldest(out);
         }
         let reappeared = self.update_method == UpdateMethod::Replace
-            && self.yielded.contains(&hash(&event.tracking_number));
+            && self.yielded.contains(&self.hasher.hash_one(event.tracking_number()));
         let sequence = self.first_sequence + self.open.len() as u64;
-        self.index.insert(event.tracking_number.clone(), sequence);
+        self.index.insert(Box::from(event.tracking_number()), sequence);
         self.open.push_back(Open {
             events: vec![event],
             reappeared,
@@ -100,31 +104,43 @@ impl Grouper {
             return;
         };
         self.first_sequence += 1;
-        let tracking_number = open.events[0].tracking_number.clone();
-        self.index.remove(&tracking_number);
+        let tracking_number = open.events[0].tracking_number();
+        self.index.remove(tracking_number);
         if self.update_method == UpdateMethod::Replace {
-            self.yielded.insert(hash(&tracking_number));
+            self.yielded.insert(self.hasher.hash_one(tracking_number));
         }
-        out.push(Item::Shipment(self.build(tracking_number, open)));
+        out.push(Item::Shipment(self.build(open)));
     }
 
-    fn build(&mut self, tracking_number: String, open: Open) -> Shipment {
+    fn build(&mut self, open: Open) -> Shipment {
         let mut events = open.events;
-        events.sort_by_key(|event| event.timestamp);
+        if !events.is_sorted_by_key(|event| event.timestamp) {
+            events.sort_by_key(|event| event.timestamp);
+        }
         if self.deduplicate {
             self.duplicates += remove_duplicates(&mut events) as u64;
         }
 
-        let mut fields = ShipmentFields::default();
-        let mut warnings = Vec::new();
-        for event in &mut events {
-            fields.merge_from(&event.shipment);
+        let mut text_sources = [None; SHIPMENT_TEXT.len()];
+        let mut weight = None;
+        let mut package_count = None;
+        let mut warnings: Vec<String> = Vec::new();
+        for (index, event) in events.iter_mut().enumerate() {
+            for (slot, field) in text_sources.iter_mut().zip(SHIPMENT_TEXT) {
+                if event.get(field).is_some() {
+                    *slot = Some(index);
+                }
+            }
+            weight = event.weight.or(weight);
+            package_count = event.package_count.or(package_count);
             for warning in event.warnings.drain(..) {
                 if !warnings.contains(&warning) {
                     warnings.push(warning);
                 }
             }
         }
+
+        let tracking_number = events[0].tracking_number();
         let mut update_method = self.update_method;
         if self.failed && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
@@ -147,89 +163,64 @@ impl Grouper {
         // Events with status UN, such as informational scans, leave the shipment status.
         let latest = events
             .iter()
-            .rev()
-            .find(|event| event.status != StandardizedStatus::UN)
-            .or(events.last())
-            .expect("a shipment has at least one event");
+            .rposition(|event| event.status != StandardizedStatus::UN)
+            .unwrap_or(events.len() - 1);
         let delivered = events
             .iter()
-            .rev()
-            .find(|event| event.status == StandardizedStatus::DE);
-        let problem = latest.status == StandardizedStatus::EX;
+            .rposition(|event| event.status == StandardizedStatus::DE);
         Shipment {
-            tracking_number,
             carrier_name: self.carrier_name.clone(),
             update_method,
-            standardized_status_code: latest.status,
-            carrier_status_code: latest.event_code.clone(),
-            carrier_status_description: latest.description.clone(),
-            actual_delivery_datetime: delivered.map(|event| event.event_datetime.clone()),
-            shipping_problem: problem,
-            shipping_problem_code: problem.then(|| latest.event_code.clone()).flatten(),
-            shipping_problem_description: problem.then(|| latest.description.clone()).flatten(),
-            fields,
             events,
+            latest,
+            delivered,
+            text_sources,
+            weight,
+            package_count,
             warnings,
         }
     }
 }
 
-fn hash(text: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
-
 /// Removes events equal in time, code and place to an earlier one; returns how many.
+/// Events must be sorted by time, so duplicates sit in the same run of equal times.
 fn remove_duplicates(events: &mut Vec<Event>) -> usize {
     let before = events.len();
-    let mut kept: Vec<Event> = Vec::with_capacity(events.len());
-    for event in events.drain(..) {
-        let duplicate = kept
+    let mut kept = 0;
+    let mut run_start = 0;
+    for index in 0..events.len() {
+        if kept > 0 && events[kept - 1].timestamp != events[index].timestamp {
+            run_start = kept;
+        }
+        let duplicate = events[run_start..kept]
             .iter()
-            .rev()
-            .take_while(|earlier| earlier.timestamp == event.timestamp)
-            .any(|earlier| same_event(earlier, &event));
+            .any(|earlier| earlier.same_scan(&events[index]));
         if !duplicate {
-            kept.push(event);
+            if kept != index {
+                events.swap(kept, index);
+            }
+            kept += 1;
         }
     }
-    *events = kept;
-    before - events.len()
-}
-
-fn same_event(a: &Event, b: &Event) -> bool {
-    a.event_code == b.event_code
-        && a.city == b.city
-        && a.state == b.state
-        && a.postal_code == b.postal_code
-        && a.country == b.country
+    events.truncate(kept);
+    before - kept
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::model::Text;
+
     fn event(tracking_number: &str, second: i64, code: &str, status: StandardizedStatus) -> Event {
         let timestamp = jiff::Timestamp::from_second(1_650_000_000 + second).unwrap();
-        Event {
-            tracking_number: tracking_number.to_string(),
-            timestamp,
-            event_datetime: timestamp.to_string(),
-            event_datetime_local: timestamp.to_string(),
-            event_code: Some(code.to_string()),
-            description: None,
-            city: None,
-            state: None,
-            postal_code: Some("6845".to_string()),
-            country: None,
-            company: None,
-            signer: None,
-            geo: None,
-            status,
-            shipment: ShipmentFields::default(),
-            warnings: Vec::new(),
-        }
+        let mut event = Event::new(timestamp);
+        event.status = status;
+        event.set(Text::TrackingNumber, tracking_number);
+        event.set(Text::EventDatetime, &timestamp.to_string());
+        event.set(Text::EventCode, code);
+        event.set(Text::PostalCode, "6845");
+        event
     }
 
     fn shipments(items: Vec<Item>) -> Vec<Shipment> {
@@ -252,10 +243,10 @@ mod tests {
         grouper.finish(&mut out);
         let shipments = shipments(out);
         assert_eq!(shipments.len(), 1);
-        let codes: Vec<_> = shipments[0].events.iter().map(|e| e.event_code.clone().unwrap()).collect();
+        let codes: Vec<_> = shipments[0].events.iter().map(|e| e.get(Text::EventCode).unwrap()).collect();
         assert_eq!(codes, vec!["05", "13"]);
-        assert_eq!(shipments[0].standardized_status_code, StandardizedStatus::DE);
-        assert_eq!(shipments[0].actual_delivery_datetime, Some(shipments[0].events[1].event_datetime.clone()));
+        assert_eq!(shipments[0].standardized_status_code(), StandardizedStatus::DE);
+        assert_eq!(shipments[0].actual_delivery_datetime(), shipments[0].events[1].get(Text::EventDatetime));
         assert_eq!(grouper.duplicates, 1);
     }
 
@@ -267,8 +258,8 @@ mod tests {
         grouper.push(event("A", 20, "18", StandardizedStatus::UN), &mut out);
         grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
-        assert_eq!(shipment.standardized_status_code, StandardizedStatus::DE);
-        assert_eq!(shipment.carrier_status_code.as_deref(), Some("13"));
+        assert_eq!(shipment.standardized_status_code(), StandardizedStatus::DE);
+        assert_eq!(shipment.carrier_status_code(), Some("13"));
         assert_eq!(shipment.events.len(), 2);
     }
 
@@ -294,7 +285,7 @@ mod tests {
         grouper.push(event("C", 4, "x", StandardizedStatus::IT), &mut out);
         assert_eq!(out.len(), 1);
         grouper.finish(&mut out);
-        let numbers: Vec<_> = shipments(out).into_iter().map(|s| (s.tracking_number, s.events.len())).collect();
+        let numbers: Vec<_> = shipments(out).iter().map(|s| (s.tracking_number().to_string(), s.events.len())).collect();
         assert_eq!(numbers, vec![("A".to_string(), 2), ("B".to_string(), 1), ("C".to_string(), 1)]);
     }
 
@@ -318,7 +309,7 @@ mod tests {
         grouper.push(event("A", 3, "y", StandardizedStatus::IT), &mut out);
         grouper.finish(&mut out);
         let shipments = shipments(out);
-        let methods: Vec<_> = shipments.iter().map(|s| (s.tracking_number.as_str(), s.update_method)).collect();
+        let methods: Vec<_> = shipments.iter().map(|s| (s.tracking_number(), s.update_method)).collect();
         assert_eq!(
             methods,
             vec![("A", UpdateMethod::Replace), ("B", UpdateMethod::Replace), ("A", UpdateMethod::Append)]

@@ -1,81 +1,167 @@
 //! What the import produces: events, shipments and the items yielded to JavaScript.
 //!
 //! Field names follow Connect's `TrackEvent`, `TrackingInfo` and `ImportedTrackingEvent`.
+//! An event keeps all of its text in one buffer, so mapping a record costs one allocation.
+
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use crate::profile::{StandardizedStatus, UpdateMethod};
 
+/// The text fields an event carries, in storage order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    TrackingNumber,
+    /// RFC 3339 in UTC, such as `2022-04-29T12:34:47Z`.
+    EventDatetime,
+    /// RFC 3339 with the carrier's local offset, such as `2022-04-29T14:34:47+02:00`.
+    EventDatetimeLocal,
+    EventCode,
+    Description,
+    City,
+    State,
+    PostalCode,
+    Country,
+    Company,
+    Signer,
+    ShippedDatetime,
+    EstimatedDeliveryDatetime,
+    ServiceCode,
+    ServiceName,
+    Packaging,
+}
+
+const TEXT_FIELDS: usize = Text::Packaging as usize + 1;
+
+/// The shipment-level text fields, merged across a shipment's events.
+pub const SHIPMENT_TEXT: [Text; 5] = [
+    Text::ShippedDatetime,
+    Text::EstimatedDeliveryDatetime,
+    Text::ServiceCode,
+    Text::ServiceName,
+    Text::Packaging,
+];
+
+/// A span marking an unset field.
+const UNSET: (u32, u32) = (u32::MAX, 0);
+
 /// One tracking event mapped from one record.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub tracking_number: String,
     pub timestamp: Timestamp,
-    /// RFC 3339 in UTC, such as `2022-04-29T12:34:47Z`.
-    pub event_datetime: String,
-    /// RFC 3339 with the carrier's local offset, such as `2022-04-29T14:34:47+02:00`.
-    pub event_datetime_local: String,
-    pub event_code: Option<String>,
-    pub description: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub company: Option<String>,
-    pub signer: Option<String>,
+    pub status: StandardizedStatus,
     /// Latitude and longitude in signed degrees.
     pub geo: Option<(f64, f64)>,
-    pub status: StandardizedStatus,
-    pub shipment: ShipmentFields,
-    pub warnings: Vec<String>,
-}
-
-/// Shipment-level values that a record may carry.
-#[derive(Debug, Clone, Default)]
-pub struct ShipmentFields {
-    pub shipped_datetime: Option<String>,
-    pub estimated_delivery_datetime: Option<String>,
-    pub service_code: Option<String>,
-    pub service_name: Option<String>,
     pub weight: Option<f64>,
     pub package_count: Option<i32>,
-    pub packaging: Option<String>,
+    pub warnings: Vec<String>,
+    text: String,
+    spans: [(u32, u32); TEXT_FIELDS],
 }
 
-impl ShipmentFields {
-    /// Takes every value that `newer` has.
-    pub fn merge_from(&mut self, newer: &ShipmentFields) {
-        fn take<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
-            if value.is_some() {
-                target.clone_from(value);
-            }
+impl Event {
+    pub fn new(timestamp: Timestamp) -> Event {
+        Event {
+            timestamp,
+            status: StandardizedStatus::UN,
+            geo: None,
+            weight: None,
+            package_count: None,
+            warnings: Vec::new(),
+            text: String::with_capacity(160),
+            spans: [UNSET; TEXT_FIELDS],
         }
-        take(&mut self.shipped_datetime, &newer.shipped_datetime);
-        take(&mut self.estimated_delivery_datetime, &newer.estimated_delivery_datetime);
-        take(&mut self.service_code, &newer.service_code);
-        take(&mut self.service_name, &newer.service_name);
-        take(&mut self.weight, &newer.weight);
-        take(&mut self.package_count, &newer.package_count);
-        take(&mut self.packaging, &newer.packaging);
+    }
+
+    /// Returns a field, or `None` when it is unset.
+    pub fn get(&self, field: Text) -> Option<&str> {
+        let (start, end) = self.spans[field as usize];
+        (start != u32::MAX).then(|| &self.text[start as usize..end as usize])
+    }
+
+    /// Returns the tracking number, which every event has.
+    pub fn tracking_number(&self) -> &str {
+        self.get(Text::TrackingNumber).unwrap_or("")
+    }
+
+    pub fn set(&mut self, field: Text, value: &str) {
+        self.set_with(field, |text| text.push_str(value));
+    }
+
+    /// Sets a field to whatever `write` appends to the event's text.
+    pub fn set_with(&mut self, field: Text, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.spans[field as usize] = (start as u32, self.text.len() as u32);
+    }
+
+    /// Returns the event's text buffer and each field's byte range in it (`None` if unset).
+    pub fn text_and_spans(&self) -> (&str, impl Iterator<Item = Option<(usize, usize)>> + '_) {
+        let spans = self.spans.iter().map(|&(start, end)| {
+            (start != u32::MAX).then_some((start as usize, end as usize))
+        });
+        (&self.text, spans)
+    }
+
+    /// Returns whether two events are the same scan: equal time, code and place.
+    pub fn same_scan(&self, other: &Event) -> bool {
+        self.timestamp == other.timestamp
+            && [Text::EventCode, Text::City, Text::State, Text::PostalCode, Text::Country]
+                .iter()
+                .all(|field| self.get(*field) == other.get(*field))
     }
 }
 
 /// A shipment ready to be yielded: its events sorted by time and its latest status.
 #[derive(Debug, Clone)]
 pub struct Shipment {
-    pub tracking_number: String,
-    pub carrier_name: Option<String>,
+    pub carrier_name: Option<Arc<str>>,
     pub update_method: UpdateMethod,
-    pub standardized_status_code: StandardizedStatus,
-    pub carrier_status_code: Option<String>,
-    pub carrier_status_description: Option<String>,
-    pub actual_delivery_datetime: Option<String>,
-    pub shipping_problem: bool,
-    pub shipping_problem_code: Option<String>,
-    pub shipping_problem_description: Option<String>,
-    pub fields: ShipmentFields,
     pub events: Vec<Event>,
+    /// The event that gives the shipment its status: the latest one whose status is not UN.
+    pub latest: usize,
+    /// The latest delivered event.
+    pub delivered: Option<usize>,
+    /// For each field of `SHIPMENT_TEXT`, the latest event that has it.
+    pub text_sources: [Option<usize>; SHIPMENT_TEXT.len()],
+    pub weight: Option<f64>,
+    pub package_count: Option<i32>,
     pub warnings: Vec<String>,
+}
+
+impl Shipment {
+    pub fn tracking_number(&self) -> &str {
+        self.events[0].tracking_number()
+    }
+
+    pub fn standardized_status_code(&self) -> StandardizedStatus {
+        self.events[self.latest].status
+    }
+
+    pub fn carrier_status_code(&self) -> Option<&str> {
+        self.events[self.latest].get(Text::EventCode)
+    }
+
+    pub fn carrier_status_description(&self) -> Option<&str> {
+        self.events[self.latest].get(Text::Description)
+    }
+
+    pub fn actual_delivery_datetime(&self) -> Option<&str> {
+        self.delivered
+            .and_then(|index| self.events[index].get(Text::EventDatetime))
+    }
+
+    /// Returns whether the shipment's latest status is an exception.
+    pub fn shipping_problem(&self) -> bool {
+        self.standardized_status_code() == StandardizedStatus::EX
+    }
+
+    /// Returns a shipment-level field such as `Text::ShippedDatetime`.
+    pub fn text(&self, field: Text) -> Option<&str> {
+        let position = SHIPMENT_TEXT.iter().position(|known| *known == field)?;
+        self.text_sources[position].and_then(|index| self.events[index].get(field))
+    }
 }
 
 /// One `ImportedTrackingEvent`: a shipment, or a bad record's error messages.

@@ -12,7 +12,7 @@
 //!
 //! `index.js` decodes this layout; change both together.
 
-use crate::model::{Event, Item, Shipment};
+use crate::model::{Event, Item, Shipment, Text};
 use crate::profile::UpdateMethod;
 
 /// The string fields of a shipment, in slot order.
@@ -49,6 +49,20 @@ pub const EVENT_STRINGS: [&str; 13] = [
     "status_code",
     "geo.lat",
     "geo.long",
+];
+
+/// The event text fields in slot order, before `status_code` and `geo`.
+const EVENT_TEXT: [Text; 10] = [
+    Text::EventDatetime,
+    Text::EventDatetimeLocal,
+    Text::EventCode,
+    Text::Description,
+    Text::City,
+    Text::State,
+    Text::PostalCode,
+    Text::Country,
+    Text::Company,
+    Text::Signer,
 ];
 
 /// An encoded batch of items.
@@ -98,7 +112,14 @@ impl BatchBuilder {
     /// Closes the batch being built, if it has items.
     pub fn close(&mut self) {
         if self.current.items > 0 {
-            self.ready.push(std::mem::take(&mut self.current));
+            // The next batch is likely as large, so it starts with the same capacity.
+            let next = Batch {
+                text: String::with_capacity(self.current.text.len()),
+                slots: Vec::with_capacity(self.current.slots.len()),
+                items: 0,
+                events: 0,
+            };
+            self.ready.push(std::mem::replace(&mut self.current, next));
             self.utf16_length = 0;
         }
     }
@@ -115,24 +136,25 @@ impl BatchBuilder {
             UpdateMethod::Append => 0,
             UpdateMethod::Replace => 1,
         });
-        slots.push(i32::from(shipment.shipping_problem));
+        let problem = shipment.shipping_problem();
+        slots.push(i32::from(problem));
 
-        let fields = &shipment.fields;
-        self.push_str(Some(&shipment.tracking_number));
-        self.push_str(Some(shipment.standardized_status_code.as_str()));
-        self.push_str(shipment.carrier_status_code.as_deref());
-        self.push_str(shipment.carrier_status_description.as_deref());
-        self.push_str(fields.shipped_datetime.as_deref());
-        self.push_str(fields.estimated_delivery_datetime.as_deref());
-        self.push_str(shipment.actual_delivery_datetime.as_deref());
+        let latest = &shipment.events[shipment.latest];
+        self.push_str(Some(shipment.tracking_number()));
+        self.push_str(Some(shipment.standardized_status_code().as_str()));
+        self.push_str(shipment.carrier_status_code());
+        self.push_str(shipment.carrier_status_description());
+        self.push_str(shipment.text(Text::ShippedDatetime));
+        self.push_str(shipment.text(Text::EstimatedDeliveryDatetime));
+        self.push_str(shipment.actual_delivery_datetime());
         self.push_str(shipment.carrier_name.as_deref());
-        self.push_str(fields.service_code.as_deref());
-        self.push_str(fields.service_name.as_deref());
-        self.push_str(fields.packaging.as_deref());
-        self.push_str(shipment.shipping_problem_code.as_deref());
-        self.push_str(shipment.shipping_problem_description.as_deref());
-        self.push_number(fields.weight);
-        self.push_number(fields.package_count.map(f64::from));
+        self.push_str(shipment.text(Text::ServiceCode));
+        self.push_str(shipment.text(Text::ServiceName));
+        self.push_str(shipment.text(Text::Packaging));
+        self.push_str(if problem { latest.get(Text::EventCode) } else { None });
+        self.push_str(if problem { latest.get(Text::Description) } else { None });
+        self.push_number(shipment.weight);
+        self.push_number(shipment.package_count.map(f64::from));
 
         self.current.slots.push(shipment.events.len() as i32);
         for event in &shipment.events {
@@ -143,16 +165,40 @@ impl BatchBuilder {
     }
 
     fn push_event(&mut self, event: &Event) {
-        self.push_str(Some(&event.event_datetime));
-        self.push_str(Some(&event.event_datetime_local));
-        self.push_str(event.event_code.as_deref());
-        self.push_str(event.description.as_deref());
-        self.push_str(event.city.as_deref());
-        self.push_str(event.state.as_deref());
-        self.push_str(event.postal_code.as_deref());
-        self.push_str(event.country.as_deref());
-        self.push_str(event.company.as_deref());
-        self.push_str(event.signer.as_deref());
+        let (text, _) = event.text_and_spans();
+        if text.is_ascii() {
+            self.push_ascii_event(event);
+            return;
+        }
+        for field in EVENT_TEXT {
+            self.push_str(event.get(field));
+        }
+        self.push_str(Some(event.status.as_str()));
+        self.push_number(event.geo.map(|(latitude, _)| latitude));
+        self.push_number(event.geo.map(|(_, longitude)| longitude));
+    }
+
+    /// Appends an ASCII event's whole text at once; its byte offsets are UTF-16 offsets.
+    fn push_ascii_event(&mut self, event: &Event) {
+        let (text, spans) = event.text_and_spans();
+        let base = self.utf16_length;
+        self.current.text.push_str(text);
+        self.utf16_length += text.len();
+
+        let spans: Vec<Option<(usize, usize)>> = spans.collect();
+        let slots = &mut self.current.slots;
+        for field in EVENT_TEXT {
+            match spans[field as usize] {
+                Some((start, end)) => {
+                    slots.push((base + start) as i32);
+                    slots.push((base + end) as i32);
+                }
+                None => {
+                    slots.push(-1);
+                    slots.push(0);
+                }
+            }
+        }
         self.push_str(Some(event.status.as_str()));
         self.push_number(event.geo.map(|(latitude, _)| latitude));
         self.push_number(event.geo.map(|(_, longitude)| longitude));

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use jiff::tz::TimeZone;
 
 use crate::error::FatalError;
-use crate::model::{Event, ShipmentFields};
+use crate::model::{Event, Text};
 use crate::parse::RecordView;
 use crate::profile::{ColumnRef, FieldSpec, Format, Profile, StandardizedStatus};
 use status::StatusTable;
@@ -168,7 +168,8 @@ impl TimeField {
 pub struct Mapper {
     source_name: String,
     carrier_zone: TimeZone,
-    zones: ZoneCache,
+    /// Per-record zones by their text, behind a `RefCell` so mapping can borrow `self`.
+    zones: std::cell::RefCell<ZoneCache>,
     statuses: StatusTable,
     has_status_column: bool,
     /// The number of fields every delimited record must have, when names are known.
@@ -216,7 +217,7 @@ impl Mapper {
             carrier_zone: TimeZone::get(&profile.time_zone).map_err(|error| {
                 FatalError::bad_request("PROFILE_INVALID", format!("time_zone: {error}"))
             })?,
-            zones: ZoneCache::default(),
+            zones: std::cell::RefCell::new(ZoneCache::default()),
             statuses: StatusTable::new(&profile.statuses),
             has_status_column: fields.event_code.is_some(),
             expected_fields,
@@ -273,7 +274,7 @@ impl Mapper {
             }
         }
 
-        let Some(tracking_number) = self.tracking_number.read(record).map(Cow::into_owned) else {
+        let Some(tracking_number) = self.tracking_number.read(record) else {
             return Err(self.error(
                 record,
                 unterminated,
@@ -284,56 +285,84 @@ impl Mapper {
             ));
         };
 
-        let zone = self.record_zone(record, unterminated, &tracking_number)?;
-        let stamp = self.read_event_time(record, unterminated, &tracking_number, &zone)?;
+        let record_zone = self.record_zone(record, unterminated, &tracking_number)?;
+        let zone = record_zone.as_ref().unwrap_or(&self.carrier_zone);
+        let stamp = self.read_event_time(record, unterminated, &tracking_number, zone)?;
 
-        let mut warnings = Vec::new();
-        let event_code = read(&self.event_code, record);
-        let (status, table_description) = self.status_of(event_code.as_deref(), record.line, &mut warnings);
-        let description = read(&self.description, record).or(table_description);
-        let shipment = self.shipment_fields(record, &zone, &mut warnings);
-        let geo = self.geo(record, &mut warnings);
+        let mut event = Event::new(stamp.timestamp);
+        event.set(Text::TrackingNumber, &tracking_number);
+        event.set_with(Text::EventDatetime, |text| stamp.write_utc(text));
+        event.set_with(Text::EventDatetimeLocal, |text| stamp.write_local(text));
 
-        Ok(Event {
-            tracking_number,
-            timestamp: stamp.timestamp,
-            event_datetime: stamp.utc_rfc3339(),
-            event_datetime_local: stamp.local_rfc3339(),
-            event_code,
-            description,
-            city: read(&self.city, record),
-            state: read(&self.state, record),
-            postal_code: read(&self.postal_code, record),
-            country: read(&self.country, record),
-            company: read(&self.company, record),
-            signer: read(&self.signer, record),
-            geo,
-            status,
-            shipment,
-            warnings,
-        })
+        let code = self.event_code.as_ref().and_then(|field| field.read(record));
+        let (status, table_description) = self.status_of(code.as_deref(), record.line, &mut event.warnings);
+        event.status = status;
+        if let Some(code) = &code {
+            event.set(Text::EventCode, code);
+        }
+        match self.description.as_ref().and_then(|field| field.read(record)) {
+            Some(description) => event.set(Text::Description, &description),
+            None => {
+                if let Some(description) = table_description {
+                    event.set(Text::Description, description);
+                }
+            }
+        }
+
+        let plain = [
+            (&self.city, Text::City),
+            (&self.state, Text::State),
+            (&self.postal_code, Text::PostalCode),
+            (&self.country, Text::Country),
+            (&self.company, Text::Company),
+            (&self.signer, Text::Signer),
+            (&self.service_code, Text::ServiceCode),
+            (&self.service_name, Text::ServiceName),
+            (&self.packaging, Text::Packaging),
+        ];
+        for (field, text) in plain {
+            if let Some(value) = field.as_ref().and_then(|field| field.read(record)) {
+                event.set(text, &value);
+            }
+        }
+
+        self.set_optional_time(&self.shipped_datetime, Text::ShippedDatetime, record, zone, &mut event);
+        self.set_optional_time(
+            &self.estimated_delivery_datetime,
+            Text::EstimatedDeliveryDatetime,
+            record,
+            zone,
+            &mut event,
+        );
+        event.weight = self.number(&self.weight, record, &mut event.warnings);
+        event.package_count = self.package_count(record, &mut event.warnings);
+        event.geo = self.geo(record, &mut event.warnings);
+        Ok(event)
     }
 
+    /// Reads the per-record time zone; `None` means the profile's `time_zone` applies.
     fn record_zone(
-        &mut self,
+        &self,
         record: &RecordView<'_>,
         unterminated: bool,
         tracking_number: &str,
-    ) -> Result<TimeZone, RecordError> {
+    ) -> Result<Option<TimeZone>, RecordError> {
         let Some(field) = &self.time_zone else {
-            return Ok(self.carrier_zone.clone());
+            return Ok(None);
         };
         let Some(value) = field.read(record) else {
-            return Ok(self.carrier_zone.clone());
+            return Ok(None);
         };
         let label = field.label.clone();
-        self.zones.get(&value).map_err(|problem| {
-            self.error(
+        let zone = self.zones.borrow_mut().get(&value);
+        match zone {
+            Ok(zone) => Ok(Some(zone)),
+            Err(problem) => Err(self.error(
                 record,
                 unterminated,
                 format!("tracking number {tracking_number}: invalid time_zone ({label}): {problem}; the record was skipped"),
-            )
-        })
+            )),
+        }
     }
 
     fn read_event_time(
@@ -367,15 +396,16 @@ impl Mapper {
         })
     }
 
+    /// Looks the status code up; returns the status and the table's description.
     fn status_of(
         &self,
         code: Option<&str>,
         line: u64,
         warnings: &mut Vec<String>,
-    ) -> (StandardizedStatus, Option<String>) {
+    ) -> (StandardizedStatus, Option<&str>) {
         match code {
             Some(code) => match self.statuses.lookup(code) {
-                Some((status, description)) => (status, description.map(str::to_string)),
+                Some((status, description)) => (status, description),
                 None => {
                     warnings.push(format!(
                         "{}: carrier status code {code:?} is not in the profile's statuses table, so the event has status UN; add the code to statuses",
@@ -395,51 +425,43 @@ impl Mapper {
         }
     }
 
-    fn shipment_fields(&self, record: &RecordView<'_>, zone: &TimeZone, warnings: &mut Vec<String>) -> ShipmentFields {
-        ShipmentFields {
-            shipped_datetime: self.optional_time(&self.shipped_datetime, record, zone, warnings),
-            estimated_delivery_datetime: self.optional_time(&self.estimated_delivery_datetime, record, zone, warnings),
-            service_code: read(&self.service_code, record),
-            service_name: read(&self.service_name, record),
-            weight: self.number(&self.weight, record, warnings),
-            package_count: self
-                .number(&self.package_count, record, warnings)
-                .and_then(|count| {
-                    let whole = count.fract() == 0.0 && count >= 0.0 && count <= f64::from(i32::MAX);
-                    if !whole {
-                        warnings.push(format!(
-                            "{}: package_count {count} is not a whole number and was left out",
-                            self.position(record.line)
-                        ));
-                    }
-                    whole.then_some(count as i32)
-                }),
-            packaging: read(&self.packaging, record),
+    fn set_optional_time(
+        &self,
+        field: &Option<TimeField>,
+        text: Text,
+        record: &RecordView<'_>,
+        zone: &TimeZone,
+        event: &mut Event,
+    ) {
+        let Some(field) = field.as_ref() else {
+            return;
+        };
+        let Some(value) = field.field.read(record) else {
+            return;
+        };
+        match field.parser.parse(&value, zone) {
+            Ok(stamp) => event.set_with(text, |out| stamp.write_utc(out)),
+            Err(problem) => event.warnings.push(format!(
+                "{}: invalid {} {value:?} ({}): expected format {} ({problem}); the value was left out",
+                self.position(record.line),
+                field.field.name,
+                field.field.label,
+                field.parser.describe()
+            )),
         }
     }
 
-    fn optional_time(
-        &self,
-        field: &Option<TimeField>,
-        record: &RecordView<'_>,
-        zone: &TimeZone,
-        warnings: &mut Vec<String>,
-    ) -> Option<String> {
-        let field = field.as_ref()?;
-        let value = field.field.read(record)?;
-        match field.parser.parse(&value, zone) {
-            Ok(stamp) => Some(stamp.utc_rfc3339()),
-            Err(problem) => {
-                warnings.push(format!(
-                    "{}: invalid {} {value:?} ({}): expected format {} ({problem}); the value was left out",
-                    self.position(record.line),
-                    field.field.name,
-                    field.field.label,
-                    field.parser.describe()
-                ));
-                None
-            }
+    fn package_count(&self, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<i32> {
+        let count = self.number(&self.package_count, record, warnings)?;
+        let whole = count.fract() == 0.0 && count >= 0.0 && count <= f64::from(i32::MAX);
+        if !whole {
+            warnings.push(format!(
+                "{}: package_count {count} is not a whole number from 0 to {} and was left out",
+                self.position(record.line),
+                i32::MAX
+            ));
         }
+        whole.then_some(count as i32)
     }
 
     /// Reads a decimal number; a decimal comma is accepted when there is no point.
@@ -466,8 +488,9 @@ impl Mapper {
     }
 
     fn geo(&self, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<(f64, f64)> {
-        let latitude = self.number(&self.latitude, record, warnings)?;
-        let longitude = self.number(&self.longitude, record, warnings)?;
+        let latitude = self.number(&self.latitude, record, warnings);
+        let longitude = self.number(&self.longitude, record, warnings);
+        let (latitude, longitude) = (latitude?, longitude?);
         let valid = (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude);
         if !valid {
             warnings.push(format!(
@@ -477,10 +500,6 @@ impl Mapper {
         }
         valid.then_some((latitude, longitude))
     }
-}
-
-fn read(field: &Option<CompiledField>, record: &RecordView<'_>) -> Option<String> {
-    field.as_ref()?.read(record).map(Cow::into_owned)
 }
 
 /// Counts fields, ignoring empty fields past `expected` (trailing delimiters).

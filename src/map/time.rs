@@ -17,28 +17,38 @@ pub struct Stamp {
 impl Stamp {
     /// Formats the instant in UTC, such as `2022-04-29T12:34:47Z`.
     pub fn utc_rfc3339(&self) -> String {
-        let utc = self.timestamp.to_zoned(TimeZone::UTC).datetime();
         let mut out = String::with_capacity(24);
-        write_datetime(&mut out, utc);
-        out.push('Z');
+        self.write_utc(&mut out);
         out
     }
 
     /// Formats the local time with its offset, such as `2022-04-29T14:34:47+02:00`.
     pub fn local_rfc3339(&self) -> String {
         let mut out = String::with_capacity(30);
-        write_datetime(&mut out, self.local);
+        self.write_local(&mut out);
+        out
+    }
+
+    /// Appends the instant in UTC, as `utc_rfc3339` returns it.
+    pub fn write_utc(&self, out: &mut String) {
+        let utc = Offset::UTC.to_datetime(self.timestamp);
+        write_datetime(out, utc);
+        out.push('Z');
+    }
+
+    /// Appends the local time with its offset, as `local_rfc3339` returns it.
+    pub fn write_local(&self, out: &mut String) {
+        write_datetime(out, self.local);
         if self.offset_seconds == 0 {
             out.push('Z');
-            return out;
+            return;
         }
         let sign = if self.offset_seconds < 0 { '-' } else { '+' };
         let minutes = self.offset_seconds.unsigned_abs() / 60;
         out.push(sign);
-        push_two(&mut out, minutes / 60);
+        push_two(out, minutes / 60);
         out.push(':');
-        push_two(&mut out, minutes % 60);
-        out
+        push_two(out, minutes % 60);
     }
 }
 
@@ -262,16 +272,18 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
     }
 }
 
-/// Resolves a local time in a zone; in a gap or fold the earlier offset wins.
+/// Resolves a local time in a zone. In a gap the time moves forward by the gap's length,
+/// and in a fold the earlier instant wins (jiff's "compatible" strategy).
 fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
-    let zoned = zone
-        .to_ambiguous_zoned(local)
+    let timestamp = zone
+        .to_ambiguous_timestamp(local)
         .compatible()
         .map_err(|error| error.to_string())?;
+    let offset = zone.to_offset(timestamp);
     Ok(Stamp {
-        timestamp: zoned.timestamp(),
-        local: zoned.datetime(),
-        offset_seconds: zoned.offset().seconds(),
+        timestamp,
+        local: offset.to_datetime(timestamp),
+        offset_seconds: offset.seconds(),
     })
 }
 
