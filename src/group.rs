@@ -19,6 +19,9 @@ use foldhash::fast::RandomState;
 use crate::model::{Event, Item, Shipment, SHIPMENT_TEXT};
 use crate::profile::{StandardizedStatus, UpdateMethod};
 
+/// Up to this many events, a shipment's event list grows by exactly one.
+const SMALL_SHIPMENT_EVENTS: usize = 8;
+
 /// The maximum number of warnings on one shipment item; the rest are only counted.
 const MAX_WARNINGS: usize = 50;
 
@@ -67,10 +70,17 @@ impl Grouper {
     }
 
     /// Adds an event; a shipment pushed out of the window goes to `out`.
-    pub fn push(&mut self, event: Event, out: &mut Vec<Item>) {
+    pub fn push(&mut self, mut event: Event, out: &mut Vec<Item>) {
+        event.compact();
         if let Some(&sequence) = self.index.get(event.tracking_number()) {
             let position = (sequence - self.first_sequence) as usize;
-            self.open[position].events.push(event);
+            let events = &mut self.open[position].events;
+            // Most shipments have a handful of events, so grow one at a time at first
+            // instead of doubling, which would leave a quarter of the window unused.
+            if events.len() < SMALL_SHIPMENT_EVENTS {
+                events.reserve_exact(1);
+            }
+            events.push(event);
             return;
         }
         if self.open.len() >= self.max_open {
@@ -86,17 +96,26 @@ impl Grouper {
         });
     }
 
-    /// Yields every open shipment after a fatal error; in replace mode they go as `append`.
-    pub fn finish_after_failure(&mut self, out: &mut Vec<Item>) {
+    /// Marks the import as failed: shipments yielded from now on go as `append` in
+    /// replace mode, because their histories may be incomplete.
+    pub fn mark_failed(&mut self) {
         self.failed = true;
-        self.finish(out);
     }
 
     /// Yields every open shipment, oldest first.
     pub fn finish(&mut self, out: &mut Vec<Item>) {
-        while !self.open.is_empty() {
+        while self.finish_some(usize::MAX, out) {}
+    }
+
+    /// Yields up to `max` open shipments, oldest first; returns whether any remain.
+    pub fn finish_some(&mut self, max: usize, out: &mut Vec<Item>) -> bool {
+        for _ in 0..max {
+            if self.open.is_empty() {
+                break;
+            }
             self.flush_oldest(out);
         }
+        !self.open.is_empty()
     }
 
     fn flush_oldest(&mut self, out: &mut Vec<Item>) {
@@ -131,9 +150,9 @@ impl Grouper {
                     *slot = Some(index);
                 }
             }
-            weight = event.weight.or(weight);
-            package_count = event.package_count.or(package_count);
-            for warning in event.warnings.drain(..) {
+            weight = event.weight().or(weight);
+            package_count = event.package_count().or(package_count);
+            for warning in event.take_warnings() {
                 if !warnings.contains(&warning) {
                     warnings.push(warning);
                 }
@@ -294,7 +313,8 @@ mod tests {
         let mut grouper = Grouper::new(10, true, UpdateMethod::Replace, None);
         let mut out = Vec::new();
         grouper.push(event("A", 1, "x", StandardizedStatus::IT), &mut out);
-        grouper.finish_after_failure(&mut out);
+        grouper.mark_failed();
+        grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
         assert_eq!(shipment.update_method, UpdateMethod::Append);
         assert!(shipment.warnings[0].contains("may be incomplete"), "{:?}", shipment.warnings);

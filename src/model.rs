@@ -47,17 +47,26 @@ pub const SHIPMENT_TEXT: [Text; 5] = [
 const UNSET: (u32, u32) = (u32::MAX, 0);
 
 /// One tracking event mapped from one record.
+///
+/// Events wait in the grouping window, so the fields most feeds leave empty sit behind
+/// one pointer that stays `None` for them.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub timestamp: Timestamp,
     pub status: StandardizedStatus,
+    extra: Option<Box<Extra>>,
+    text: String,
+    spans: [(u32, u32); TEXT_FIELDS],
+}
+
+/// The rarely set parts of an event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extra {
     /// Latitude and longitude in signed degrees.
     pub geo: Option<(f64, f64)>,
     pub weight: Option<f64>,
     pub package_count: Option<i32>,
     pub warnings: Vec<String>,
-    text: String,
-    spans: [(u32, u32); TEXT_FIELDS],
 }
 
 impl Event {
@@ -65,12 +74,43 @@ impl Event {
         Event {
             timestamp,
             status: StandardizedStatus::UN,
-            geo: None,
-            weight: None,
-            package_count: None,
-            warnings: Vec::new(),
+            extra: None,
             text: String::with_capacity(160),
             spans: [UNSET; TEXT_FIELDS],
+        }
+    }
+
+    /// Stores the rarely set parts; an `extra` with nothing set takes no memory.
+    pub fn set_extra(&mut self, extra: Extra) {
+        self.extra = (extra != Extra::default()).then(|| Box::new(extra));
+    }
+
+    pub fn geo(&self) -> Option<(f64, f64)> {
+        self.extra.as_ref().and_then(|extra| extra.geo)
+    }
+
+    pub fn weight(&self) -> Option<f64> {
+        self.extra.as_ref().and_then(|extra| extra.weight)
+    }
+
+    pub fn package_count(&self) -> Option<i32> {
+        self.extra.as_ref().and_then(|extra| extra.package_count)
+    }
+
+    /// Removes and returns the event's warnings.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.extra
+            .as_mut()
+            .map(|extra| std::mem::take(&mut extra.warnings))
+            .unwrap_or_default()
+    }
+
+    /// Moves the text into an allocation of its exact size, before the event waits in the
+    /// window. A copy, not `shrink_to_fit`, because shrinking in place leaves small free
+    /// fragments behind that no later event buffer fits in.
+    pub fn compact(&mut self) {
+        if self.text.capacity() > self.text.len() {
+            self.text = String::from(self.text.as_str());
         }
     }
 

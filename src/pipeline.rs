@@ -72,13 +72,25 @@ impl From<FatalError> for Stop {
     }
 }
 
+/// Input from the reader task to the record thread.
+enum Input {
+    Bytes(Vec<u8>),
+    /// The source ended normally.
+    End,
+    /// Reading failed; the record thread yields what it has, then reports the error.
+    Failed(FatalError),
+}
+
+/// Chunks buffered between the reader task and the record thread.
+const CHUNKS_AHEAD: usize = 4;
+
 async fn produce(
     job: &Job,
     sender: &mpsc::Sender<Message>,
     bytes_read: &Arc<AtomicU64>,
     summary: &mut Summary,
 ) -> Result<(), Stop> {
-    let profile = &job.profile;
+    let profile = job.profile.clone();
     let location = match &job.source_override {
         Some(location) => location.clone(),
         None => source::resolve(&profile.source, &job.metadata)?,
@@ -88,27 +100,93 @@ async fn produce(
     let (mut reader, gzip) = decompress::wrap(opened.reader, profile.compression)
         .await
         .map_err(|error| read_failed(&name, error, false, 0))?;
+    // Fails here, before any byte is read, when the profile does not fit the format.
+    RecordStage::new(&profile, &name, job.batch_items)?;
 
+    // Parsing, mapping and grouping run on one thread of their own: they overlap with the
+    // download and decompression, and every event is allocated and freed on the same
+    // thread, which keeps the allocator from spreading the grouping window over several
+    // per-thread arenas.
+    let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
+    let records = {
+        let sender = sender.clone();
+        let name = name.clone();
+        let batch_items = job.batch_items;
+        tokio::task::spawn_blocking(move || process_records(&profile, &name, batch_items, input_receiver, &sender))
+    };
+
+    let mut decompressed_bytes: u64 = 0;
+    loop {
+        let mut chunk = vec![0u8; READ_CHUNK];
+        let read = tokio::select! {
+            read = reader.read(&mut chunk) => read,
+            // The record thread stopped (the consumer went away, or it panicked), so a
+            // stalled source must not keep this task waiting.
+            () = input_sender.closed() => break,
+        };
+        let input = match read {
+            Ok(0) => Input::End,
+            Ok(read) => {
+                decompressed_bytes += read as u64;
+                chunk.truncate(read);
+                Input::Bytes(chunk)
+            }
+            Err(error) => Input::Failed(read_failed(&name, error, gzip, decompressed_bytes)),
+        };
+        let more = matches!(input, Input::Bytes(_));
+        if input_sender.send(input).await.is_err() || !more {
+            // The record thread has stopped or has everything it needs.
+            break;
+        }
+    }
+    drop(input_sender);
+
+    match records.await {
+        Ok(outcome) => {
+            let (counts, replacements, result) = outcome;
+            summary.counts = counts;
+            summary.replacements = replacements;
+            result
+        }
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(Stop::ConsumerGone),
+    }
+}
+
+/// Turns the decompressed bytes into batches until the input ends, fails or the consumer
+/// goes away. Runs on a blocking thread.
+fn process_records(
+    profile: &Profile,
+    name: &str,
+    batch_items: usize,
+    mut input: mpsc::Receiver<Input>,
+    sender: &mpsc::Sender<Message>,
+) -> (Counts, u64, Result<(), Stop>) {
+    let mut stage = match RecordStage::new(profile, name, batch_items) {
+        Ok(stage) => stage,
+        Err(error) => return (Counts::default(), 0, Err(error.into())),
+    };
     let mut decoder = TextDecoder::new(&profile.encoding);
     let mut lines = LineBuffer::new();
-    let mut stage = RecordStage::new(profile, &name, job.batch_items)?;
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let mut decoded_bytes: u64 = 0;
-
-    loop {
-        let read = match reader.read(&mut chunk).await {
-            Ok(read) => read,
-            Err(error) => {
+    let result = loop {
+        let Some(input) = input.blocking_recv() else {
+            // The reader was dropped without an end: the import was closed.
+            break Err(Stop::ConsumerGone);
+        };
+        let (bytes, last) = match &input {
+            Input::Bytes(bytes) => (bytes.as_slice(), false),
+            Input::End => (&[][..], true),
+            Input::Failed(_) => {
                 // Everything parsed so far is yielded before the error.
-                stage.flush_after_failure();
-                send_ready(&mut stage, sender).await?;
-                summary.counts = stage.counts;
-                return Err(read_failed(&name, error, gzip, decoded_bytes).into());
+                stage.fail();
+                if let Err(stop) = send_all(&mut stage, sender) {
+                    break Err(stop);
+                }
+                let Input::Failed(error) = input else { unreachable!() };
+                break Err(error.into());
             }
         };
-        decoded_bytes += read as u64;
-        let last = read == 0;
-        decoder.decode_into(&chunk[..read], &mut lines.text, last);
+        decoder.decode_into(bytes, &mut lines.text, last);
         lines.split(|line| stage.on_line(line));
         if last {
             lines.finish(|line| stage.on_line(line));
@@ -116,29 +194,34 @@ async fn produce(
         }
 
         if let Some(error) = stage.fatal.take() {
-            stage.flush_after_failure();
-            send_ready(&mut stage, sender).await?;
-            summary.counts = stage.counts;
-            summary.replacements = decoder.replacements;
-            return Err(error.into());
+            stage.fail();
+            if let Err(stop) = send_all(&mut stage, sender) {
+                break Err(stop);
+            }
+            break Err(error.into());
         }
-        send_ready(&mut stage, sender).await?;
-        summary.counts = stage.counts;
-        summary.replacements = decoder.replacements;
+        if let Err(stop) = send_all(&mut stage, sender) {
+            break Err(stop);
+        }
         if last {
+            break Ok(());
+        }
+    };
+    (stage.counts, decoder.replacements, result)
+}
+
+/// Sends the finished batches and, once the stage is finishing, the rest of the window.
+fn send_all(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
+    loop {
+        for batch in stage.batches.take_ready() {
+            sender
+                .blocking_send(Message::Batch(batch))
+                .map_err(|_| Stop::ConsumerGone)?;
+        }
+        if !stage.flush_some() && stage.batches.is_empty() {
             return Ok(());
         }
     }
-}
-
-async fn send_ready(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
-    for batch in stage.batches.take_ready() {
-        sender
-            .send(Message::Batch(batch))
-            .await
-            .map_err(|_| Stop::ConsumerGone)?;
-    }
-    Ok(())
 }
 
 /// Classifies a read error: a source timeout, a broken gzip stream, or another failure.

@@ -42,6 +42,9 @@ pub struct RecordStage<'p> {
     grouper: Grouper,
     items: Vec<Item>,
     pub batches: BatchBuilder,
+    batch_items: usize,
+    /// Set by `finish` and `fail`: no more lines, the window is being emptied.
+    finishing: bool,
     pub counts: Counts,
     /// A fatal error found while processing lines; the pipeline stops at it.
     pub fatal: Option<FatalError>,
@@ -95,6 +98,8 @@ impl<'p> RecordStage<'p> {
             ),
             items: Vec::new(),
             batches: BatchBuilder::new(batch_items),
+            batch_items: batch_items.max(1),
+            finishing: false,
             counts: Counts::default(),
             fatal: None,
         })
@@ -182,23 +187,30 @@ impl<'p> RecordStage<'p> {
                 .with("source", self.source_name.as_str()),
             );
         }
-        self.flush_all();
+        self.finishing = true;
     }
 
-    /// Yields every waiting shipment at the end of the file.
-    pub fn flush_all(&mut self) {
-        self.grouper.finish(&mut self.items);
-        self.drain_items();
-        self.batches.close();
-        self.counts.duplicates = self.grouper.duplicates;
+    /// Stops reading after a fatal error; the waiting shipments are yielded next, sent as
+    /// `append` in replace mode.
+    pub fn fail(&mut self) {
+        self.grouper.mark_failed();
+        self.finishing = true;
     }
 
-    /// Yields every waiting shipment before a fatal error is reported.
-    pub fn flush_after_failure(&mut self) {
-        self.grouper.finish_after_failure(&mut self.items);
+    /// After `finish` or `fail`, encodes the next batch of waiting shipments; returns
+    /// whether more remain. The window is emptied a batch at a time, so that its shipments
+    /// and their encoded batches are never all in memory at once.
+    pub fn flush_some(&mut self) -> bool {
+        if !self.finishing {
+            return false;
+        }
+        let more = self.grouper.finish_some(self.batch_items, &mut self.items);
         self.drain_items();
-        self.batches.close();
-        self.counts.duplicates = self.grouper.duplicates;
+        if !more {
+            self.batches.close();
+            self.counts.duplicates = self.grouper.duplicates;
+        }
+        more
     }
 
     fn read_header(&mut self, text: &str) {

@@ -124,6 +124,11 @@ impl BatchBuilder {
         }
     }
 
+    /// Returns whether no closed batch waits to be taken.
+    pub fn is_empty(&self) -> bool {
+        self.ready.is_empty()
+    }
+
     /// Takes the closed batches, oldest first.
     pub fn take_ready(&mut self) -> Vec<Batch> {
         std::mem::take(&mut self.ready)
@@ -174,8 +179,8 @@ impl BatchBuilder {
             self.push_str(event.get(field));
         }
         self.push_str(Some(event.status.as_str()));
-        self.push_number(event.geo.map(|(latitude, _)| latitude));
-        self.push_number(event.geo.map(|(_, longitude)| longitude));
+        self.push_number(event.geo().map(|(latitude, _)| latitude));
+        self.push_number(event.geo().map(|(_, longitude)| longitude));
     }
 
     /// Appends an ASCII event's whole text at once; its byte offsets are UTF-16 offsets.
@@ -200,8 +205,8 @@ impl BatchBuilder {
             }
         }
         self.push_str(Some(event.status.as_str()));
-        self.push_number(event.geo.map(|(latitude, _)| latitude));
-        self.push_number(event.geo.map(|(_, longitude)| longitude));
+        self.push_number(event.geo().map(|(latitude, _)| latitude));
+        self.push_number(event.geo().map(|(_, longitude)| longitude));
     }
 
     fn push_list(&mut self, messages: &[String]) {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use jiff::tz::TimeZone;
 
 use crate::error::FatalError;
-use crate::model::{Event, Text};
+use crate::model::{Event, Extra, Text};
 use crate::parse::RecordView;
 use crate::profile::{ColumnRef, FieldSpec, Format, Profile, StandardizedStatus};
 use status::StatusTable;
@@ -295,7 +295,8 @@ impl Mapper {
         event.set_with(Text::EventDatetimeLocal, |text| stamp.write_local(text));
 
         let code = self.event_code.as_ref().and_then(|field| field.read(record));
-        let (status, table_description) = self.status_of(code.as_deref(), record.line, &mut event.warnings);
+        let mut extra = Extra::default();
+        let (status, table_description) = self.status_of(code.as_deref(), record.line, &mut extra.warnings);
         event.status = status;
         if let Some(code) = &code {
             event.set(Text::EventCode, code);
@@ -326,17 +327,26 @@ impl Mapper {
             }
         }
 
-        self.set_optional_time(&self.shipped_datetime, Text::ShippedDatetime, record, zone, &mut event);
+        self.set_optional_time(
+            &self.shipped_datetime,
+            Text::ShippedDatetime,
+            record,
+            zone,
+            &mut event,
+            &mut extra.warnings,
+        );
         self.set_optional_time(
             &self.estimated_delivery_datetime,
             Text::EstimatedDeliveryDatetime,
             record,
             zone,
             &mut event,
+            &mut extra.warnings,
         );
-        event.weight = self.number(&self.weight, record, &mut event.warnings);
-        event.package_count = self.package_count(record, &mut event.warnings);
-        event.geo = self.geo(record, &mut event.warnings);
+        extra.weight = self.number(&self.weight, record, &mut extra.warnings);
+        extra.package_count = self.package_count(record, &mut extra.warnings);
+        extra.geo = self.geo(record, &mut extra.warnings);
+        event.set_extra(extra);
         Ok(event)
     }
 
@@ -432,6 +442,7 @@ impl Mapper {
         record: &RecordView<'_>,
         zone: &TimeZone,
         event: &mut Event,
+        warnings: &mut Vec<String>,
     ) {
         let Some(field) = field.as_ref() else {
             return;
@@ -441,7 +452,7 @@ impl Mapper {
         };
         match field.parser.parse(&value, zone) {
             Ok(stamp) => event.set_with(text, |out| stamp.write_utc(out)),
-            Err(problem) => event.warnings.push(format!(
+            Err(problem) => warnings.push(format!(
                 "{}: invalid {} {value:?} ({}): expected format {} ({problem}); the value was left out",
                 self.position(record.line),
                 field.field.name,
