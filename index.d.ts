@@ -129,19 +129,46 @@ export interface ImportSummary {
   replacements: number;
 }
 
+/**
+ * Options of an import. The first `next()` checks them before the import starts and
+ * rejects a value of the wrong type with a 400 `OPTION_INVALID` error.
+ */
 export interface ImportOptions {
-  /** Aborting stops the producer, closes the source and rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** A file path or http(s) URL that replaces the profile's source. */
-  source?: string;
-  /** Items per native call; the default is 256. */
-  batchSize?: number;
-  onSummary?: (summary: ImportSummary) => void;
+  /**
+   * Aborting stops the producer, closes the source and rejects with the signal's reason,
+   * also while a `next()` waits for a stalled source. Any object with `aborted`,
+   * `addEventListener` and `removeEventListener` is accepted.
+   */
+  signal?: AbortSignal | null;
+  /**
+   * A file path or http(s) URL that replaces the profile's source. A `URL` object may be
+   * http:, https: or file:.
+   */
+  source?: string | URL | null;
+  /** Items per native call, from 1 to 1000000; the default is 256. */
+  batchSize?: number | null;
+  /**
+   * Called with the counts when the import reaches the end of its source, before a fatal
+   * error rejects it. It is not called after an abort or an early `return()`.
+   */
+  onSummary?: ((summary: ImportSummary) => void) | null;
 }
 
+/**
+ * Returns an async generator of the imported items. The first `next()` rejects with a 400
+ * `REQUEST_INVALID` error when the request is not an object, its `metadata` is neither an
+ * object nor null, or it cannot be converted to JSON (BigInt values, circular references).
+ * Null or undefined options mean no options.
+ *
+ * Stopping: `return()` or `throw()` called while a `next()` is still pending takes effect
+ * only when that `next()` settles, because async generators queue these calls. When the
+ * source stalls, that is when data arrives or the read times out
+ * (`source.read_timeout_seconds`, 60 s by default). To stop an import promptly, abort
+ * `options.signal`, which also settles the pending `next()`.
+ */
 export type ImportTrackingEventsFunction = (
   request: ImportTrackingEventsRequest,
-  options?: ImportOptions,
+  options?: ImportOptions | null,
 ) => AsyncGenerator<ImportedTrackingEvent, void, undefined>;
 
 export type TrackFunction = (request: TrackingRequest) => Promise<TrackingResponse>;
@@ -154,7 +181,10 @@ export interface Carrier {
 /** A carrier profile; docs/profile.md documents every option. */
 export type CarrierProfile = Record<string, unknown>;
 
-/** Validates the profile (an object or JSON text); throws a 400 error listing every problem. */
+/**
+ * Validates the profile (an object or JSON text); throws a 400 `PROFILE_INVALID` error
+ * listing every problem, also when the object cannot be converted to JSON.
+ */
 export function createCarrier(profile: CarrierProfile | string): Carrier;
 
 /** ImportTrackingEvents with the profile from connect-tracking.json. */

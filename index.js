@@ -10,15 +10,13 @@ const path = require('node:path');
 const { NativeProfile, checkProfile } = require('./binding.js');
 const { decodeBatch } = require('./lib/decode.js');
 const { ConnectTrackingError, fromNative, badRequest } = require('./lib/errors.js');
+const { profileToJson, requestToJson, importOptions } = require('./lib/arguments.js');
 
 const PROFILE_FILE = 'connect-tracking.json';
 
 // Validates a profile (an object or JSON text) and returns { Track, ImportTrackingEvents }.
 function createCarrier(profile) {
-  const json = typeof profile === 'string' ? profile : JSON.stringify(profile);
-  if (json === undefined) {
-    throw badRequest('the carrier profile is missing; pass an object or JSON text', 'PROFILE_INVALID');
-  }
+  const json = profileToJson(profile);
   const problems = checkProfile(json);
   if (problems.length > 0) {
     const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
@@ -39,17 +37,20 @@ function createCarrier(profile) {
   };
 }
 
-// Yields ImportedTrackingEvent objects; see index.d.ts for the options.
-async function* importEvents(native, request, options = {}) {
-  const { signal, source, batchSize, onSummary } = options;
+// Yields ImportedTrackingEvent objects; see index.d.ts for the options. The first next()
+// checks the request and the options before the import starts.
+//
+// NOTE: return() and throw() called while a next() is pending wait for that next() to
+// settle, because an async generator queues these calls. With a stalled source that is
+// when data arrives or the read times out (source.read_timeout_seconds, 60 s by default).
+// The AbortSignal stops such an import at once: its listener closes the native import,
+// which settles the pending next().
+async function* importEvents(native, request, options) {
+  const { signal, source, batchSize, onSummary } = importOptions(options);
+  const requestJson = requestToJson(request);
   throwIfAborted(signal);
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0 && batchSize <= 1_000_000)) {
-    throw badRequest(`batchSize must be a whole number from 1 to 1000000, not ${String(batchSize)}`, 'OPTION_INVALID', {
-      code: 'OPTION_INVALID',
-      option: 'batchSize',
-    });
-  }
-  const job = native.startImport(JSON.stringify(request ?? {}), source ?? null, batchSize ?? null);
+
+  const job = native.startImport(requestJson, source, batchSize);
   const onAbort = () => job.close();
   signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -226,8 +226,8 @@ test.describe('local file source', () => {
     assertFatal(error, 520, 'EMPTY_FILE');
     assert.ok(error.message.includes(file), error.message);
     assert.match(error.message, /the file is empty/);
-    assert.match(error.message, /check that the carrier delivered the complete file, then retry/);
-    assert.deepEqual(error.details, { code: 'EMPTY_FILE', source: file });
+    assert.match(error.message, /check that the carrier delivered the complete file and that format.skip_lines is right, then retry/);
+    assert.deepEqual(error.details, { code: 'EMPTY_FILE', source: file, lines: 0 });
     assert.equal(summary.records, 0);
     assert.equal(summary.bytes, 0);
   });
@@ -789,7 +789,7 @@ test.describe('header row', () => {
     assertFatal(error, 400, 'COLUMN_NOT_FOUND');
     assert.ok(error.message.includes(`the header of ${url}`), error.message);
     assert.ok(error.message.includes('column `CODE`'), error.message);
-    assert.ok(error.message.includes('the columns are: TN, TS, STATUS'), error.message);
+    assert.ok(error.message.includes('the columns are: "TN", "TS", "STATUS"'), error.message);
     assert.match(error.message, /Fix the column name in the profile/);
     assert.deepEqual(error.details, {
       code: 'COLUMN_NOT_FOUND',
@@ -805,7 +805,7 @@ test.describe('header row', () => {
     assert.deepEqual(items, []);
     assertFatal(error, 520, 'EMPTY_FILE');
     assert.ok(error.message.includes(url), error.message);
-    assert.deepEqual(error.details, { code: 'EMPTY_FILE', source: url });
+    assert.deepEqual(error.details, { code: 'EMPTY_FILE', source: url, lines: 0 });
   });
 });
 

@@ -15,6 +15,8 @@ const USAGE = `usage: connect-tracking import --profile FILE [--metadata FILE] [
   --metadata FILE        JSON object used as the request's metadata, for {metadata.NAME}
                          placeholders in the profile's source
   --source PATH_OR_URL   read this file or http(s) URL instead of the profile's source
+
+Each option may be given once, as --NAME VALUE or --NAME=VALUE.
 `;
 
 function fail(message) {
@@ -22,27 +24,49 @@ function fail(message) {
   process.exit(1);
 }
 
+const OPTION_NAMES = ['profile', 'metadata', 'source'];
+
 function parseArguments(argv) {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  if (command !== 'import') fail(`unknown command ${JSON.stringify(command ?? '')}; run connect-tracking --help`);
+  if (command === undefined) fail('missing command; run connect-tracking --help');
+  if (command !== 'import') fail(`unknown command ${JSON.stringify(command)}; run connect-tracking --help`);
 
   const options = {};
   for (let i = 0; i < rest.length; i++) {
-    const name = rest[i];
-    if (name === '--help' || name === '-h') {
+    const argument = rest[i];
+    if (argument === '--help' || argument === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
     }
-    if (!['--profile', '--metadata', '--source'].includes(name)) fail(`unknown option ${name}; run connect-tracking --help`);
-    const value = rest[++i];
-    if (value === undefined) fail(`${name} needs a value`);
-    options[name.slice(2)] = value;
+    if (!argument.startsWith('-')) fail(`unexpected argument ${JSON.stringify(argument)}; run connect-tracking --help`);
+
+    // Both `--name value` and `--name=value` are accepted.
+    const equals = argument.indexOf('=');
+    const flag = equals === -1 ? argument : argument.slice(0, equals);
+    const name = flag.slice(2);
+    if (!flag.startsWith('--') || !OPTION_NAMES.includes(name)) {
+      fail(`unknown option ${flag}; run connect-tracking --help`);
+    }
+    let value;
+    if (equals === -1) {
+      value = rest[i + 1];
+      // An option name in place of the value means the value was left out.
+      if (value !== undefined && !value.startsWith('--')) i += 1;
+      else value = undefined;
+    } else {
+      value = argument.slice(equals + 1);
+    }
+    if (value === undefined || value === '') fail(`${flag} needs a value`);
+    if (Object.hasOwn(options, name)) {
+      fail(`${flag} is given more than once (${JSON.stringify(options[name])} and ${JSON.stringify(value)}); pass it once`);
+    }
+    options[name] = value;
   }
-  if (!options.profile) fail('--profile FILE is required');
+  if (options.profile === undefined) fail('--profile FILE is required');
   return options;
 }
 
@@ -58,6 +82,16 @@ function readJson(file, what) {
   } catch (error) {
     fail(`the ${what} ${file} is not valid JSON: ${error.message}`);
   }
+}
+
+// Reads the --metadata file, which must contain one JSON object.
+function readMetadata(file) {
+  const metadata = readJson(file, 'metadata file');
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    const kind = metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : `a ${typeof metadata}`;
+    fail(`the metadata file ${file} must contain a JSON object of metadata values, not ${kind}`);
+  }
+  return metadata;
 }
 
 // Writes to stdout, waiting when the pipe is full.
@@ -82,7 +116,7 @@ async function main() {
   });
   const options = parseArguments(process.argv.slice(2));
   const profile = readJson(options.profile, 'profile');
-  const metadata = options.metadata ? readJson(options.metadata, 'metadata file') : {};
+  const metadata = options.metadata === undefined ? {} : readMetadata(options.metadata);
 
   let carrier;
   try {
@@ -124,4 +158,4 @@ async function main() {
   process.stderr.write(`${formatSummary(summary, seconds())}\n`);
 }
 
-main();
+main().catch((error) => fail(`unexpected error: ${error?.message ?? error}`));

@@ -83,13 +83,9 @@ impl NativeProfile {
         let task = napi::bindgen_prelude::spawn(async move {
             let outcome = AssertUnwindSafe(pipeline::run(job, sender)).catch_unwind().await;
             if let Err(panic) = outcome {
-                let reason = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| text.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
+                let reason = pipeline::panic_reason(panic.as_ref());
                 let error = FatalError::internal(format!(
-                    "connect-tracking failed internally ({reason}); events parsed before the failure were yielded. Please report this with the input file"
+                    "connect-tracking failed internally ({reason}); batches sent before the failure were yielded, but events still waiting to be grouped were lost. Please report this with the input file"
                 ));
                 let _ = panic_sender
                     .send(Message::End {

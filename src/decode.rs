@@ -9,7 +9,8 @@ use encoding_rs::{CoderResult, Decoder, Encoding};
 
 pub struct TextDecoder {
     decoder: Decoder,
-    /// How many decoded chunks had malformed bytes replaced by U+FFFD.
+    /// How many U+FFFD characters the decoder wrote for malformed bytes. When a chunk had
+    /// replacements, every U+FFFD in its output is counted, even one the input contained.
     pub replacements: u64,
 }
 
@@ -32,9 +33,11 @@ impl TextDecoder {
                 .max_utf8_buffer_length(rest.len())
                 .unwrap_or(rest.len() * 3 + 16);
             out.reserve(needed);
+            let start = out.len();
             let (result, read, replaced) = self.decoder.decode_to_string(rest, out, last);
             if replaced {
-                self.replacements += 1;
+                let finder = memchr::memmem::find_iter(out[start..].as_bytes(), "\u{FFFD}".as_bytes());
+                self.replacements += finder.count() as u64;
             }
             rest = &rest[read..];
             match result {

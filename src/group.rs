@@ -19,6 +19,11 @@ use foldhash::fast::RandomState;
 use crate::model::{Event, Item, Shipment, SHIPMENT_TEXT};
 use crate::profile::{StandardizedStatus, UpdateMethod};
 
+/// The maximum number of events in one shipment item. A tracking number with more events
+/// in the window is yielded in parts, so that one tracking number cannot fill the memory
+/// (a profile that maps the tracking number to a constant column would do that).
+pub const MAX_SHIPMENT_EVENTS: usize = 1000;
+
 /// Up to this many events, a shipment's event list grows by exactly one.
 const SMALL_SHIPMENT_EVENTS: usize = 8;
 
@@ -45,6 +50,9 @@ pub struct Grouper {
 struct Open {
     events: Vec<Event>,
     reappeared: bool,
+    /// How many parts of this shipment were yielded already, because it reached
+    /// `MAX_SHIPMENT_EVENTS`.
+    parts: u32,
 }
 
 impl Grouper {
@@ -74,6 +82,9 @@ impl Grouper {
         event.compact();
         if let Some(&sequence) = self.index.get(event.tracking_number()) {
             let position = (sequence - self.first_sequence) as usize;
+            if self.open[position].events.len() >= MAX_SHIPMENT_EVENTS {
+                self.yield_part(position, out);
+            }
             let events = &mut self.open[position].events;
             // Most shipments have a handful of events, so grow one at a time at first
             // instead of doubling, which would leave a quarter of the window unused.
@@ -93,7 +104,21 @@ impl Grouper {
         self.open.push_back(Open {
             events: vec![event],
             reappeared,
+            parts: 0,
         });
+    }
+
+    /// Yields the events a shipment has so far as one item, when it reached
+    /// `MAX_SHIPMENT_EVENTS`; its later events go in further items.
+    fn yield_part(&mut self, position: usize, out: &mut Vec<Item>) {
+        let open = &mut self.open[position];
+        let part = Open {
+            events: std::mem::take(&mut open.events),
+            reappeared: open.reappeared,
+            parts: open.parts,
+        };
+        open.parts += 1;
+        out.push(Item::Shipment(self.build(part, true)));
     }
 
     /// Marks the import as failed: shipments yielded from now on go as `append` in
@@ -128,10 +153,12 @@ impl Grouper {
         if self.update_method == UpdateMethod::Replace {
             self.yielded.insert(self.hasher.hash_one(tracking_number));
         }
-        out.push(Item::Shipment(self.build(open)));
+        out.push(Item::Shipment(self.build(open, false)));
     }
 
-    fn build(&mut self, open: Open) -> Shipment {
+    /// Builds a shipment item; `more_follow` is set when further parts of the same
+    /// shipment will be yielded.
+    fn build(&mut self, open: Open, more_follow: bool) -> Shipment {
         let mut events = open.events;
         if !events.is_sorted_by_key(|event| event.timestamp) {
             events.sort_by_key(|event| event.timestamp);
@@ -165,6 +192,20 @@ impl Grouper {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
                 "the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
+            ));
+        } else if open.parts > 0 && update_method == UpdateMethod::Replace {
+            update_method = UpdateMethod::Append;
+            warnings.push(format!(
+                "tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {} and is sent with update_method append, because replace would erase the parts before it",
+                open.parts + 1
+            ));
+        } else if open.parts > 0 || more_follow {
+            if open.reappeared {
+                update_method = UpdateMethod::Append;
+            }
+            warnings.push(format!(
+                "tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {}",
+                open.parts + 1
             ));
         } else if open.reappeared {
             update_method = UpdateMethod::Append;
@@ -335,5 +376,24 @@ mod tests {
             vec![("A", UpdateMethod::Replace), ("B", UpdateMethod::Replace), ("A", UpdateMethod::Append)]
         );
         assert!(shipments[2].warnings[0].contains("appeared again"), "{:?}", shipments[2].warnings);
+    }
+
+    #[test]
+    fn long_shipment_is_yielded_in_parts() {
+        let mut grouper = Grouper::new(10, false, UpdateMethod::Replace, None);
+        let mut out = Vec::new();
+        for second in 0..2500 {
+            grouper.push(event("A", second, "20", StandardizedStatus::IT), &mut out);
+        }
+        grouper.finish(&mut out);
+        let parts = shipments(out);
+
+        let sizes: Vec<usize> = parts.iter().map(|part| part.events.len()).collect();
+        assert_eq!(sizes, vec![1000, 1000, 500]);
+        let methods: Vec<UpdateMethod> = parts.iter().map(|part| part.update_method).collect();
+        assert_eq!(methods, vec![UpdateMethod::Replace, UpdateMethod::Append, UpdateMethod::Append]);
+        assert!(parts[0].warnings[0].contains("this is part 1"), "{:?}", parts[0].warnings);
+        assert!(parts[2].warnings[0].contains("this is part 3 and is sent with update_method append"), "{:?}", parts[2].warnings);
+        assert_eq!(parts[1].events[0].timestamp.as_second(), 1_650_001_000);
     }
 }

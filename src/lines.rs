@@ -1,12 +1,26 @@
 //! Line splitting over decoded text that arrives in chunks of any size.
 
+/// The maximum length of one line, in UTF-8 bytes. A longer line is reported once, as
+/// `too_long`, and the rest of it is skipped, so that a file without line feeds cannot
+/// fill the memory.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// The start of a too-long line that `Line::text` keeps for the error message.
+const TOO_LONG_PREFIX: usize = 64;
+
 /// One line without its terminator (`\n` or `\r\n`).
 pub struct Line<'a> {
+    /// The line's text, or only its first bytes when `too_long` is set.
     pub text: &'a str,
     /// One-based line number in the decoded file.
     pub number: u64,
     /// True for a last line that ends the file without a line break.
     pub unterminated: bool,
+    /// True for a line longer than `MAX_LINE`.
+    pub too_long: bool,
+    /// Set with `too_long` when the line contains carriage returns without line feeds,
+    /// which suggests a file with classic Mac (CR only) line endings.
+    pub bare_carriage_returns: bool,
 }
 
 /// Buffers the partial last line between chunks.
@@ -15,6 +29,8 @@ pub struct LineBuffer {
     /// Decoded text not yet split; callers append to it.
     pub text: String,
     next_number: u64,
+    /// True while the rest of a too-long line is being skipped.
+    skipping: bool,
 }
 
 impl LineBuffer {
@@ -22,6 +38,7 @@ impl LineBuffer {
         LineBuffer {
             text: String::with_capacity(128 * 1024),
             next_number: 1,
+            skipping: false,
         }
     }
 
@@ -30,33 +47,73 @@ impl LineBuffer {
         let mut start = 0;
         let bytes = self.text.as_bytes();
         for end in memchr::memchr_iter(b'\n', bytes) {
+            if self.skipping {
+                // The end of a too-long line, which was reported already.
+                self.skipping = false;
+                self.next_number += 1;
+                start = end + 1;
+                continue;
+            }
             let mut text = &self.text[start..end];
             if let Some(stripped) = text.strip_suffix('\r') {
                 text = stripped;
             }
-            on_line(Line {
-                text,
-                number: self.next_number,
-                unterminated: false,
-            });
+            if text.len() > MAX_LINE {
+                on_line(too_long(text, self.next_number));
+            } else {
+                on_line(Line {
+                    text,
+                    number: self.next_number,
+                    unterminated: false,
+                    too_long: false,
+                    bare_carriage_returns: false,
+                });
+            }
             self.next_number += 1;
             start = end + 1;
         }
-        self.text.drain(..start);
+
+        let rest = &self.text[start..];
+        if self.skipping {
+            self.text.clear();
+        } else if rest.len() > MAX_LINE {
+            on_line(too_long(rest, self.next_number));
+            self.skipping = true;
+            self.text.clear();
+        } else {
+            self.text.drain(..start);
+        }
     }
 
     /// Calls `on_line` for the last line if the file does not end with a line break.
     pub fn finish(&mut self, mut on_line: impl FnMut(Line<'_>)) {
-        if !self.text.is_empty() {
+        if !self.text.is_empty() && !self.skipping {
             let text = self.text.strip_suffix('\r').unwrap_or(&self.text);
             on_line(Line {
                 text,
                 number: self.next_number,
                 unterminated: true,
+                too_long: false,
+                bare_carriage_returns: false,
             });
             self.next_number += 1;
         }
+        self.skipping = false;
         self.text.clear();
+    }
+}
+
+fn too_long(text: &str, number: u64) -> Line<'_> {
+    let mut prefix_end = TOO_LONG_PREFIX.min(text.len());
+    while !text.is_char_boundary(prefix_end) {
+        prefix_end -= 1;
+    }
+    Line {
+        text: &text[..prefix_end],
+        number,
+        unterminated: false,
+        too_long: true,
+        bare_carriage_returns: memchr::memchr(b'\r', text.as_bytes()).is_some(),
     }
 }
 
@@ -76,6 +133,7 @@ mod tests {
             }
             buffer.text.push_str(&input[pos..end]);
             buffer.split(|line| lines.push((line.text.to_string(), line.number, line.unterminated)));
+            assert!(buffer.text.len() <= MAX_LINE + chunk + 4);
             pos = end;
         }
         buffer.finish(|line| lines.push((line.text.to_string(), line.number, line.unterminated)));
@@ -97,5 +155,32 @@ mod tests {
                 "chunk size {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn too_long_line_is_reported_once_and_skipped() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let carriage_returns = "ab\r".repeat(MAX_LINE / 3 + 10);
+        let input = format!("a\n{long}\nb\n{carriage_returns}");
+        let mut buffer = LineBuffer::new();
+        let mut lines = Vec::new();
+        for chunk in input.as_bytes().chunks(64 * 1024) {
+            buffer.text.push_str(std::str::from_utf8(chunk).unwrap());
+            buffer.split(|line| {
+                lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns))
+            });
+            assert!(buffer.text.len() <= MAX_LINE + 64 * 1024);
+        }
+        buffer.finish(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+        let x64 = "x".repeat(64);
+        assert_eq!(
+            lines,
+            vec![
+                ("a".to_string(), 1, false, false),
+                (x64, 2, true, false),
+                ("b".to_string(), 3, false, false),
+                ("ab\r".repeat(22)[..64].to_string(), 4, true, true),
+            ]
+        );
     }
 }

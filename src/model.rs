@@ -54,6 +54,9 @@ const UNSET: (u32, u32) = (u32::MAX, 0);
 pub struct Event {
     pub timestamp: Timestamp,
     pub status: StandardizedStatus,
+    /// Set when the carrier's local time fell into a daylight saving gap and was moved
+    /// forward, so that it is never taken for a scan really written at the moved time.
+    pub in_gap: bool,
     extra: Option<Box<Extra>>,
     text: String,
     spans: [(u32, u32); TEXT_FIELDS],
@@ -74,6 +77,7 @@ impl Event {
         Event {
             timestamp,
             status: StandardizedStatus::UN,
+            in_gap: false,
             extra: None,
             text: String::with_capacity(160),
             spans: [UNSET; TEXT_FIELDS],
@@ -95,6 +99,10 @@ impl Event {
 
     pub fn package_count(&self) -> Option<i32> {
         self.extra.as_ref().and_then(|extra| extra.package_count)
+    }
+
+    pub fn add_warning(&mut self, warning: String) {
+        self.extra.get_or_insert_with(Default::default).warnings.push(warning);
     }
 
     /// Removes and returns the event's warnings.
@@ -144,9 +152,11 @@ impl Event {
         (&self.text, spans)
     }
 
-    /// Returns whether two events are the same scan: equal time, code and place.
+    /// Returns whether two events are the same scan: equal time, code and place, and the
+    /// same kind of written time (in a daylight saving gap or not).
     pub fn same_scan(&self, other: &Event) -> bool {
         self.timestamp == other.timestamp
+            && self.in_gap == other.in_gap
             && [Text::EventCode, Text::City, Text::State, Text::PostalCode, Text::Country]
                 .iter()
                 .all(|field| self.get(*field) == other.get(*field))

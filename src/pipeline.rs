@@ -1,6 +1,8 @@
 //! The import pipeline, wired in one place:
 //! source → decompression → text decoding → lines → parser → mapping → grouping → batches.
 
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -154,7 +156,8 @@ async fn produce(
 }
 
 /// Turns the decompressed bytes into batches until the input ends, fails or the consumer
-/// goes away. Runs on a blocking thread.
+/// goes away. Runs on a blocking thread. A panic while processing is caught here, so that
+/// the shipments waiting in the window are still yielded before the error.
 fn process_records(
     profile: &Profile,
     name: &str,
@@ -173,41 +176,78 @@ fn process_records(
             // The reader was dropped without an end: the import was closed.
             break Err(Stop::ConsumerGone);
         };
-        let (bytes, last) = match &input {
-            Input::Bytes(bytes) => (bytes.as_slice(), false),
-            Input::End => (&[][..], true),
-            Input::Failed(_) => {
-                // Everything parsed so far is yielded before the error.
-                stage.fail();
-                if let Err(stop) = send_all(&mut stage, sender) {
-                    break Err(stop);
-                }
-                let Input::Failed(error) = input else { unreachable!() };
-                break Err(error.into());
-            }
-        };
-        decoder.decode_into(bytes, &mut lines.text, last);
-        lines.split(|line| stage.on_line(line));
-        if last {
-            lines.finish(|line| stage.on_line(line));
-            stage.finish();
-        }
-
-        if let Some(error) = stage.fatal.take() {
-            stage.fail();
-            if let Err(stop) = send_all(&mut stage, sender) {
-                break Err(stop);
-            }
-            break Err(error.into());
-        }
-        if let Err(stop) = send_all(&mut stage, sender) {
-            break Err(stop);
-        }
-        if last {
-            break Ok(());
+        let step = catch_unwind(AssertUnwindSafe(|| {
+            process_input(input, &mut stage, &mut decoder, &mut lines, sender)
+        }));
+        match step {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => break Ok(()),
+            Ok(Err(stop)) => break Err(stop),
+            Err(panic) => break Err(after_panic(panic, &mut stage, sender)),
         }
     };
     (stage.counts, decoder.replacements, result)
+}
+
+/// Processes one input; returns whether more input is expected.
+fn process_input(
+    input: Input,
+    stage: &mut RecordStage<'_>,
+    decoder: &mut TextDecoder,
+    lines: &mut LineBuffer,
+    sender: &mpsc::Sender<Message>,
+) -> Result<bool, Stop> {
+    let (bytes, last) = match &input {
+        Input::Bytes(bytes) => (bytes.as_slice(), false),
+        Input::End => (&[][..], true),
+        Input::Failed(_) => {
+            // Everything parsed so far is yielded before the error.
+            stage.fail();
+            send_all(stage, sender)?;
+            let Input::Failed(error) = input else { unreachable!() };
+            return Err(error.into());
+        }
+    };
+    decoder.decode_into(bytes, &mut lines.text, last);
+    lines.split(|line| stage.on_line(line));
+    if last {
+        lines.finish(|line| stage.on_line(line));
+        stage.finish();
+    }
+
+    if let Some(error) = stage.fatal.take() {
+        stage.fail();
+        send_all(stage, sender)?;
+        return Err(error.into());
+    }
+    send_all(stage, sender)?;
+    Ok(!last)
+}
+
+/// Yields what the window holds after a panic, if that works, and describes the panic.
+fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
+    let reason = panic_reason(panic.as_ref());
+    let flushed = catch_unwind(AssertUnwindSafe(|| {
+        stage.fail();
+        send_all(stage, sender)
+    }));
+    let outcome = match flushed {
+        Ok(Ok(())) => "the events parsed before it were yielded",
+        Ok(Err(stop)) => return stop,
+        Err(_) => "events still waiting to be grouped were lost",
+    };
+    Stop::Fatal(FatalError::internal(format!(
+        "connect-tracking failed internally ({reason}); {outcome}. Please report this with the input file"
+    )))
+}
+
+/// Returns a panic's message.
+pub fn panic_reason(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// Sends the finished batches and, once the stage is finishing, the rest of the window.
@@ -251,4 +291,53 @@ fn read_failed(name: &str, error: std::io::Error, gzip: bool, decoded_bytes: u64
     )
     .with("source", name)
     .with("decoded_bytes", decoded_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::profile::parse_profile;
+    use crate::stage::PANIC_FOR_TESTS;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn panic_yields_waiting_shipments_then_fails() {
+        let path = std::env::temp_dir().join(format!("connect-tracking-panic-{}.csv", std::process::id()));
+        let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_FOR_TESTS}\nC;2024-01-02 13:00;1\n");
+        std::fs::write(&path, text).unwrap();
+        let profile = parse_profile(
+            r#"{"source": {"path": "unused.csv"}, "time_zone": "UTC",
+                "format": {"type": "delimited", "delimiter": ";", "header": true},
+                "fields": {"tracking_number": "tn", "event_code": "code",
+                           "event_datetime": {"column": "dt", "format": "%Y-%m-%d %H:%M"}}}"#,
+        )
+        .unwrap();
+        let job = Job {
+            profile: Arc::new(profile),
+            metadata: Map::new(),
+            source_override: Some(Location::parse(path.to_str().unwrap())),
+            batch_items: 256,
+        };
+        let (sender, mut receiver) = mpsc::channel(2);
+        tokio::spawn(run(job, sender));
+
+        let mut items = 0;
+        let mut end = None;
+        while let Some(message) = receiver.recv().await {
+            match message {
+                Message::Batch(batch) => items += batch.items,
+                Message::End { summary, error } => end = Some((summary, error)),
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+
+        let (summary, error) = end.expect("the import ends with an End message");
+        // Shipments A and B were waiting in the window when line 5 panicked.
+        assert_eq!(items, 2);
+        assert_eq!(summary.counts.events, 3);
+        let error = error.expect("a panic is reported as an error");
+        assert_eq!(error.status_code(), 500);
+        assert!(error.message.contains("a test asked for a panic at line 5"), "{}", error.message);
+        assert!(error.message.contains("the events parsed before it were yielded"), "{}", error.message);
+    }
 }

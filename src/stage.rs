@@ -11,6 +11,13 @@ use crate::parse::RecordView;
 use crate::profile::{Format, Profile};
 use crate::wire::BatchBuilder;
 
+/// A line that makes unit tests panic inside the stage, to test panic handling.
+#[cfg(test)]
+pub const PANIC_FOR_TESTS: &str = "PANIC FOR TESTS";
+
+/// U+FFFD in UTF-8, which the decoder writes for invalid bytes.
+const REPLACEMENT_CHARACTER: &[u8] = "\u{FFFD}".as_bytes();
+
 /// Counts for the import summary.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counts {
@@ -43,6 +50,11 @@ pub struct RecordStage<'p> {
     items: Vec<Item>,
     pub batches: BatchBuilder,
     batch_items: usize,
+    /// The first line of the current record that contains U+FFFD, the mark of bytes that
+    /// were invalid in the profile's encoding.
+    replaced_line: Option<u64>,
+    /// The number of the last line seen, for the message about a file without a header.
+    lines_seen: u64,
     /// Set by `finish` and `fail`: no more lines, the window is being emptied.
     finishing: bool,
     pub counts: Counts,
@@ -99,6 +111,8 @@ impl<'p> RecordStage<'p> {
             items: Vec::new(),
             batches: BatchBuilder::new(batch_items),
             batch_items: batch_items.max(1),
+            lines_seen: 0,
+            replaced_line: None,
             finishing: false,
             counts: Counts::default(),
             fatal: None,
@@ -107,7 +121,16 @@ impl<'p> RecordStage<'p> {
 
     /// Processes one line of the file.
     pub fn on_line(&mut self, line: Line<'_>) {
+        self.lines_seen = line.number;
         if self.fatal.is_some() || line.number <= self.skip_lines {
+            return;
+        }
+        #[cfg(test)]
+        if line.text.starts_with(PANIC_FOR_TESTS) {
+            panic!("a test asked for a panic at line {}", line.number);
+        }
+        if line.too_long {
+            self.reject_too_long(&line);
             return;
         }
         let blank = line.text.trim().is_empty();
@@ -116,8 +139,11 @@ impl<'p> RecordStage<'p> {
             return;
         }
         if self.mapper.is_none() {
-            self.read_header(line.text);
+            self.read_header(line.text, line.number);
             return;
+        }
+        if memchr::memmem::find(line.text.as_bytes(), REPLACEMENT_CHARACTER).is_some() {
+            self.replaced_line = Some(self.replaced_line.unwrap_or(line.number));
         }
 
         match &mut self.parser {
@@ -126,7 +152,7 @@ impl<'p> RecordStage<'p> {
                     let result = map_record(self.mapper.as_mut(), &record, line.unterminated);
                     self.accept(result);
                 }
-                Parsed::NeedMore => {}
+                Parsed::NeedMore => return,
                 Parsed::RecordTooLong { line: start } => {
                     let message = format!(
                         "{}:{start}: a quoted field opened on this line is still open after {} bytes; close the quote. The record was skipped",
@@ -154,6 +180,7 @@ impl<'p> RecordStage<'p> {
                             self.source_name, line.number
                         );
                         self.reject(message);
+                        self.replaced_line = None;
                         return;
                     }
                 }
@@ -162,6 +189,7 @@ impl<'p> RecordStage<'p> {
                 self.accept(result);
             }
         }
+        self.replaced_line = None;
     }
 
     /// Ends the file: reports an open quote and yields every waiting shipment.
@@ -176,15 +204,26 @@ impl<'p> RecordStage<'p> {
             }
         }
         if self.mapper.is_none() && self.fatal.is_none() {
+            let reason = if self.lines_seen == 0 {
+                "the file is empty".to_string()
+            } else if self.lines_seen <= self.skip_lines {
+                format!(
+                    "all of its {} lines are skipped by format.skip_lines ({})",
+                    self.lines_seen, self.skip_lines
+                )
+            } else {
+                format!("its {} lines are all blank", self.lines_seen)
+            };
             self.fatal = Some(
                 FatalError::carrier(
                     "EMPTY_FILE",
                     format!(
-                        "{} has no header row because the file is empty; check that the carrier delivered the complete file, then retry",
+                        "{} has no header row because {reason}; check that the carrier delivered the complete file and that format.skip_lines is right, then retry",
                         self.source_name
                     ),
                 )
-                .with("source", self.source_name.as_str()),
+                .with("source", self.source_name.as_str())
+                .with("lines", self.lines_seen),
             );
         }
         self.finishing = true;
@@ -213,19 +252,53 @@ impl<'p> RecordStage<'p> {
         more
     }
 
-    fn read_header(&mut self, text: &str) {
+    fn reject_too_long(&mut self, line: &Line<'_>) {
+        let hint = if line.bare_carriage_returns {
+            " The line contains carriage returns without line feeds, so the file probably uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF."
+        } else {
+            ""
+        };
+        let message = format!(
+            "{}:{}: the line is longer than {} bytes (it starts with {:?}), so it was skipped.{hint}",
+            self.source_name,
+            line.number,
+            crate::lines::MAX_LINE,
+            line.text
+        );
+        if self.mapper.is_none() {
+            self.fatal = Some(
+                FatalError::carrier("HEADER_INVALID", format!("{message} It was expected to be the header row."))
+                    .with("source", self.source_name.as_str())
+                    .with("line", line.number),
+            );
+        } else {
+            self.reject(message);
+        }
+    }
+
+    fn read_header(&mut self, text: &str, number: u64) {
         let Parser::Delimited(parser) = &mut self.parser else {
             return;
         };
-        let mut header: Vec<String> = match parser.push_line(text, 0) {
+        // A byte order mark left inside the text (a file saved with two of them) is not
+        // part of the first column name.
+        let name_padding = |c: char| c.is_whitespace() || c == '\u{feff}';
+        let mut header: Vec<String> = match parser.push_line(text, number) {
             Parsed::Record(record) => (0..record.len())
-                .map(|index| record.get(index).unwrap_or("").trim().to_string())
+                .map(|index| record.get(index).unwrap_or("").trim_matches(name_padding).to_string())
                 .collect(),
             _ => {
-                self.fatal = Some(FatalError::carrier(
-                    "HEADER_INVALID",
-                    format!("{}: the header row has an unterminated quote", self.source_name),
-                ));
+                self.fatal = Some(
+                    FatalError::carrier(
+                        "HEADER_INVALID",
+                        format!(
+                            "{}:{number}: the header row opens a quote that is not closed on the same line; fix the header row, or set format.quote to the quote character the file uses",
+                            self.source_name
+                        ),
+                    )
+                    .with("source", self.source_name.as_str())
+                    .with("line", number),
+                );
                 return;
             }
         };
@@ -245,7 +318,13 @@ impl<'p> RecordStage<'p> {
     fn accept(&mut self, result: Result<crate::model::Event, String>) {
         self.counts.records += 1;
         match result {
-            Ok(event) => {
+            Ok(mut event) => {
+                if let Some(line) = self.replaced_line {
+                    event.add_warning(format!(
+                        "{}:{line}: the record contains bytes that are not valid {}, which were replaced by U+FFFD; set encoding to the file's real encoding (windows-1252 for Latin-1 files)",
+                        self.source_name, self.profile.encoding
+                    ));
+                }
                 self.grouper.push(event, &mut self.items);
                 self.drain_items();
             }

@@ -125,14 +125,60 @@ fn resolve(
             None => Err(FatalError::bad_request(
                 "COLUMN_NOT_FOUND",
                 format!(
-                    "fields.{field}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile",
+                    "fields.{field}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile{}",
                     columns.origin,
-                    columns.names.join(", ")
+                    list_columns(columns.names),
+                    delimiter_hint(columns.names)
                 ),
             )
             .with("field", format!("fields.{field}"))
             .with("value", name.as_str())),
         },
+    }
+}
+
+/// Returns a zone's IANA name, or its offset for a fixed zone.
+fn zone_name(zone: &TimeZone) -> String {
+    match zone.iana_name() {
+        Some(name) => name.to_string(),
+        None => zone.to_offset(jiff::Timestamp::UNIX_EPOCH).to_string(),
+    }
+}
+
+/// The longest column name and the most names that a message lists.
+const LISTED_NAME_CHARS: usize = 60;
+const LISTED_NAMES: usize = 40;
+
+/// Lists column names for a message, shortening long names and long lists.
+fn list_columns(names: &[String]) -> String {
+    let mut listed: Vec<String> = names
+        .iter()
+        .take(LISTED_NAMES)
+        .map(|name| {
+            if name.chars().count() > LISTED_NAME_CHARS {
+                let start: String = name.chars().take(LISTED_NAME_CHARS).collect();
+                format!("{start:?}... ({} bytes)", name.len())
+            } else {
+                format!("{name:?}")
+            }
+        })
+        .collect();
+    if names.len() > LISTED_NAMES {
+        listed.push(format!("and {} more", names.len() - LISTED_NAMES));
+    }
+    listed.join(", ")
+}
+
+/// Suggests checking the delimiter when the header row was read as one column.
+fn delimiter_hint(names: &[String]) -> String {
+    let [only] = names else {
+        return String::new();
+    };
+    match [';', ',', '\t', '|'].into_iter().find(|candidate| only.contains(*candidate)) {
+        Some(candidate) => format!(
+            ". The header was read as a single column although it contains {candidate:?}: check format.delimiter"
+        ),
+        None => String::new(),
     }
 }
 
@@ -296,6 +342,16 @@ impl Mapper {
 
         let code = self.event_code.as_ref().and_then(|field| field.read(record));
         let mut extra = Extra::default();
+        if stamp.in_gap {
+            event.in_gap = true;
+            extra.warnings.push(format!(
+                "{}: event_datetime {:?} does not exist in the time zone {}, because the clocks were moved forward then; it was read as {}",
+                self.position(record.line),
+                self.event_datetime.field.read(record).unwrap_or_default(),
+                zone_name(zone),
+                stamp.local_rfc3339()
+            ));
+        }
         let (status, table_description) = self.status_of(code.as_deref(), record.line, &mut extra.warnings);
         event.status = status;
         if let Some(code) = &code {

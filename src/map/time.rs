@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use jiff::civil::DateTime;
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use jiff::Timestamp;
 
 /// A parsed carrier time: the instant and the local wall-clock offset it was written in.
@@ -12,6 +12,9 @@ pub struct Stamp {
     pub timestamp: Timestamp,
     pub local: DateTime,
     pub offset_seconds: i32,
+    /// Set when the written local time does not exist in the zone, because the clocks
+    /// were moved forward at that time; `local` is then the moved time.
+    pub in_gap: bool,
 }
 
 impl Stamp {
@@ -259,6 +262,7 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
     let local = broken.to_datetime().map_err(|error| error.to_string())?;
     match broken.offset() {
         Some(offset) => {
+            check_offset(offset.seconds())?;
             let timestamp = offset
                 .to_timestamp(local)
                 .map_err(|error| error.to_string())?;
@@ -266,24 +270,37 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
                 timestamp,
                 local,
                 offset_seconds: offset.seconds(),
+                in_gap: false,
             })
         }
         None => in_zone(local, zone),
     }
 }
 
+/// Accepts offsets that RFC 3339 can write: whole minutes, less than 24 hours.
+fn check_offset(seconds: i32) -> Result<(), String> {
+    if seconds.unsigned_abs() >= 24 * 3600 {
+        return Err("the UTC offset is 24 hours or more".to_string());
+    }
+    if seconds % 60 != 0 {
+        return Err("the UTC offset has seconds, which RFC 3339 cannot write".to_string());
+    }
+    Ok(())
+}
+
 /// Resolves a local time in a zone. In a gap the time moves forward by the gap's length,
 /// and in a fold the earlier instant wins (jiff's "compatible" strategy).
 fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
-    let timestamp = zone
-        .to_ambiguous_timestamp(local)
-        .compatible()
-        .map_err(|error| error.to_string())?;
+    let ambiguous = zone.to_ambiguous_timestamp(local);
+    let in_gap = matches!(ambiguous.offset(), AmbiguousOffset::Gap { .. });
+    let timestamp = ambiguous.compatible().map_err(|error| error.to_string())?;
     let offset = zone.to_offset(timestamp);
+    check_offset(offset.seconds())?;
     Ok(Stamp {
         timestamp,
         local: offset.to_datetime(timestamp),
         offset_seconds: offset.seconds(),
+        in_gap,
     })
 }
 
@@ -307,22 +324,38 @@ impl ZoneCache {
     }
 }
 
+/// Zone names in the time zone database that are not a place's time: `localtime` is the
+/// machine's own zone, `Factory` has no offset, and `posixrules` is a template.
+pub const NOT_PLACE_ZONES: [&str; 3] = ["localtime", "Factory", "posixrules"];
+
 fn parse_zone(value: &str) -> Result<TimeZone, String> {
     if value.eq_ignore_ascii_case("z") {
         return Ok(TimeZone::UTC);
     }
     if let Some(rest) = value.strip_prefix(['+', '-']) {
-        let digits: String = rest.chars().filter(|c| *c != ':').collect();
-        let valid = matches!(digits.len(), 2 | 4) && digits.bytes().all(|b| b.is_ascii_digit());
-        if !valid {
-            return Err(format!("`{value}` is not a UTC offset such as +02:00"));
+        let invalid = || format!("`{value}` is not a UTC offset such as +02:00, +0200 or +02");
+        // The forms are HH, HHMM and HH:MM, with hours 00 to 23 and minutes 00 to 59.
+        let (hours, minutes) = match rest.len() {
+            2 => (rest, "00"),
+            4 => rest.split_at(2),
+            5 if rest.as_bytes()[2] == b':' => (&rest[..2], &rest[3..]),
+            _ => return Err(invalid()),
+        };
+        if !(hours.bytes().chain(minutes.bytes()).all(|b| b.is_ascii_digit())) {
+            return Err(invalid());
         }
-        let hours: i32 = digits[..2].parse().unwrap_or(0);
-        let minutes: i32 = digits.get(2..4).map_or(0, |m| m.parse().unwrap_or(0));
+        let hours: i32 = hours.parse().map_err(|_| invalid())?;
+        let minutes: i32 = minutes.parse().map_err(|_| invalid())?;
+        if hours > 23 || minutes > 59 {
+            return Err(format!("`{value}` is not a valid UTC offset: hours must be 00 to 23 and minutes 00 to 59"));
+        }
         let sign = if value.starts_with('-') { -1 } else { 1 };
         let offset = Offset::from_seconds(sign * (hours * 3600 + minutes * 60))
             .map_err(|error| format!("`{value}` is not a valid UTC offset: {error}"))?;
         return Ok(TimeZone::fixed(offset));
+    }
+    if NOT_PLACE_ZONES.iter().any(|name| name.eq_ignore_ascii_case(value)) {
+        return Err(format!("`{value}` is not the time zone of a place; use an IANA name such as Europe/Berlin or a UTC offset"));
     }
     TimeZone::get(value).map_err(|_| format!("`{value}` is neither an IANA time zone name nor a UTC offset"))
 }
@@ -382,6 +415,22 @@ mod tests {
     }
 
     #[test]
+    fn gap_is_flagged_and_fold_is_not() {
+        let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        assert!(parser.parse("20240331023000", &berlin()).unwrap().in_gap);
+        assert!(!parser.parse("20240331033000", &berlin()).unwrap().in_gap);
+        assert!(!parser.parse("20241027023000", &berlin()).unwrap().in_gap);
+    }
+
+    #[test]
+    fn written_offset_of_a_day_is_rejected() {
+        let parser = TimeParser::new(&["%Y-%m-%d %H:%M %z".to_string()]);
+        assert!(parser.parse("2024-01-02 10:00 +2400", &berlin()).is_err());
+        assert!(parser.parse("2024-01-02 10:00 -2530", &berlin()).is_err());
+        assert_eq!(parser.parse("2024-01-02 10:00 +2330", &berlin()).unwrap().offset_seconds, 84600);
+    }
+
+    #[test]
     fn zone_values() {
         let mut cache = ZoneCache::default();
         assert_eq!(cache.get("+0530").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), 19800);
@@ -389,5 +438,9 @@ mod tests {
         assert!(cache.get("America/Chicago").is_ok());
         assert!(cache.get("Mars/Base").is_err());
         assert!(cache.get("+5").is_err());
+        assert_eq!(cache.get("-23:59").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), -86340);
+        for invalid in ["+24:00", "+2500", "-2400", "+0099", "+0:30:0", "+02:", "+02:3", "+0a", "localtime", "Factory"] {
+            assert!(cache.get(invalid).is_err(), "{invalid}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 use tokio_util::io::StreamReader;
@@ -23,9 +23,11 @@ pub async fn open(
     bytes_read: Arc<AtomicU64>,
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
+    let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
     let client = reqwest::Client::builder()
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
+        .redirect(redirect_policy(carries_credentials))
         .build()
         .map_err(|error| FatalError::internal(format!("cannot build the HTTP client: {error}")))?;
 
@@ -44,6 +46,20 @@ pub async fn open(
     if !status.is_success() {
         return Err(status_error(&name, response).await);
     }
+    if let Some(encoding) = response.headers().get(CONTENT_ENCODING) {
+        // reqwest decodes gzip and deflate; anything it left is an encoding it cannot decode.
+        let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+        if !encoding.trim().eq_ignore_ascii_case("identity") {
+            return Err(FatalError::carrier(
+                "SOURCE_ENCODING_UNSUPPORTED",
+                format!(
+                    "GET {name} returned the body with Content-Encoding {encoding:?}, which is not supported (gzip and deflate are); ask the carrier to send it uncompressed or gzip-compressed"
+                ),
+            )
+            .with("source", name.as_str())
+            .with("content_encoding", encoding));
+        }
+    }
 
     let body = response
         .bytes_stream()
@@ -58,7 +74,34 @@ pub async fn open(
 }
 
 fn seconds(value: f64) -> Duration {
-    Duration::from_secs_f64(value)
+    // Validation keeps timeouts within one day; the saturating form still never panics.
+    Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
+}
+
+/// The maximum number of redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// Follows up to `MAX_REDIRECTS` redirects. When the request carries credentials in
+/// `source.headers` or `source.basic_auth`, a redirect to another origin (scheme, host
+/// or port) is an error, because reqwest forwards custom headers such as `X-Api-Key` to
+/// the new origin.
+fn redirect_policy(carries_credentials: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if carries_credentials && !same_origin {
+            let target = redact(attempt.url().as_str());
+            return attempt.error(format!(
+                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin; set source.url to the final address"
+            ));
+        }
+        attempt.follow()
+    })
 }
 
 fn headers(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<HeaderMap, FatalError> {
@@ -83,6 +126,7 @@ pub fn redact(url: &str) -> String {
         Ok(mut parsed) => {
             let had_query = parsed.query().is_some();
             parsed.set_query(None);
+            parsed.set_fragment(None);
             let _ = parsed.set_username("");
             let _ = parsed.set_password(None);
             let mut text = parsed.to_string();
@@ -162,6 +206,10 @@ async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
     let mut error = FatalError::new(kind, code, format!("GET {name} returned HTTP {status}; {advice}"))
         .with("source", name)
         .with("http_status", status.as_u16());
+    if let (Some(seconds), ErrorKind::CarrierServer) = (retry_after, &error.kind) {
+        // Connect's retryAfterSeconds belongs to 429 only; a 503 may still say when to retry.
+        error = error.with("retry_after_seconds", seconds);
+    }
     if !excerpt.is_empty() {
         error = error.with("body", excerpt);
     }
@@ -186,10 +234,15 @@ async fn body_excerpt(response: reqwest::Response) -> String {
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
 
-/// Parses `Retry-After` as seconds or as an HTTP date.
+/// Parses `Retry-After` as seconds (a fraction is rounded up) or as an HTTP date.
 fn parse_retry_after(value: &str) -> Option<u64> {
     if let Ok(seconds) = value.trim().parse::<u64>() {
         return Some(seconds);
+    }
+    if let Ok(seconds) = value.trim().parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Some(seconds.ceil().min(u32::MAX as f64) as u64);
+        }
     }
     let date = jiff::fmt::rfc2822::parse(value.trim()).ok()?;
     let seconds = date.timestamp().as_second() - jiff::Timestamp::now().as_second();
@@ -206,12 +259,15 @@ mod tests {
             redact("https://user:secret@127.0.0.1:9/a/b.csv?key=secret"),
             "https://127.0.0.1:9/a/b.csv?…"
         );
+        assert_eq!(redact("http://127.0.0.1:9/p/a#part?key=secret"), "http://127.0.0.1:9/p/a");
     }
 
     #[test]
     fn retry_after_seconds() {
         assert_eq!(parse_retry_after("120"), Some(120));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
+        assert_eq!(parse_retry_after("1.5"), Some(2));
+        assert_eq!(parse_retry_after("-3"), None);
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

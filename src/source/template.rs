@@ -99,6 +99,7 @@ pub fn fill(
     })?;
 
     let mut out = String::with_capacity(template.len());
+    let mut placeholder_in_url_path = false;
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
@@ -110,6 +111,7 @@ pub fn fill(
                     Position::Url => match url_part(&out) {
                         UrlPart::Authority => out.push_str(&escape_authority(&value, name, what)?),
                         UrlPart::PathOrQuery => {
+                            placeholder_in_url_path |= !out.contains(['?', '#']);
                             out.extend(utf8_percent_encode(&value, COMPONENT));
                         }
                     },
@@ -117,7 +119,31 @@ pub fn fill(
             }
         }
     }
+    if placeholder_in_url_path {
+        check_dot_segments(&out, what)?;
+    }
     Ok(out)
+}
+
+/// Rejects a URL whose path has a `.` or `..` segment, which URL parsing would resolve
+/// and so let a metadata value climb out of its path segment.
+fn check_dot_segments(url: &str, what: &str) -> Result<(), FatalError> {
+    let path_end = url.find(['?', '#']).unwrap_or(url.len());
+    let path_start = url.find("://").map_or(0, |scheme_end| scheme_end + 3);
+    let dot_segment = url[path_start..path_end].split('/').find(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    });
+    match dot_segment {
+        Some(segment) => Err(FatalError::bad_request(
+            "METADATA_INVALID",
+            format!(
+                "{what}: a metadata value makes the URL path contain the segment {segment:?}, which would move the request to another path; check the connection's metadata"
+            ),
+        )
+        .with("field", what.to_string())),
+        None => Ok(()),
+    }
 }
 
 fn metadata_value(metadata: &Map<String, Value>, name: &str, what: &str) -> Result<String, FatalError> {
@@ -226,6 +252,22 @@ mod tests {
             url,
             "http://127.0.0.1:8080/files/a%2Fb%20c/scan.csv?day=2024-01-02%26x%3D1"
         );
+    }
+
+    #[test]
+    fn url_path_rejects_dot_segments() {
+        for value in [".", ".."] {
+            let meta = metadata(json!({"account": value}));
+            let error = fill("http://127.0.0.1:8080/p/{metadata.account}?q=1", &meta, Position::Url, "source.url")
+                .unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID", "{value}");
+        }
+        // In the query, or as part of a longer segment, dots are only text.
+        let meta = metadata(json!({"account": ".."}));
+        let query = fill("http://127.0.0.1:8080/p?account={metadata.account}", &meta, Position::Url, "source.url");
+        assert_eq!(query.unwrap(), "http://127.0.0.1:8080/p?account=..");
+        let longer = fill("http://127.0.0.1:8080/p/{metadata.account}.csv", &meta, Position::Url, "source.url");
+        assert_eq!(longer.unwrap(), "http://127.0.0.1:8080/p/...csv");
     }
 
     #[test]

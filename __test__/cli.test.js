@@ -1,0 +1,132 @@
+'use strict';
+
+// The command line, run as a child process from the repository root. An argument error or
+// an unusable metadata file must exit with status 1 and one error line on stderr, before
+// anything is imported. Status 0 means that the import ran.
+
+const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const test = require('node:test');
+
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join('bin', 'connect-tracking.js');
+const PROFILE = path.join('examples', 'profiles', 'dpd-scaninfo.json');
+const DPD_FILE = path.join('__test__', 'fixtures', 'real', 'dpd-de_scaninfo_semicolon-header-double-trailing-sep.csv');
+const DPD_PARCELS = 21;
+const DPD_BYTES = fs.statSync(path.join(ROOT, DPD_FILE)).size;
+
+// Runs the CLI and resolves with { status, stdout, stderr }, also for a non-zero status.
+function runCli(args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ status: error ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+async function assertFails(args, message) {
+  const { status, stdout, stderr } = await runCli(args);
+  assert.equal(stderr, `connect-tracking: ${message}\n`);
+  assert.equal(status, 1);
+  assert.equal(stdout, '');
+}
+
+// Writes `text` to a metadata file in a fresh temporary directory and returns its path.
+function metadataFile(t, text) {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-cli-'));
+  t.after(() => fs.rmSync(directory, { recursive: true, force: true }));
+  const file = path.join(directory, 'metadata.json');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+test.describe('--metadata file that is not an object', () => {
+  const cases = [
+    { name: 'array', text: '[{"dpd_customer_number":"12345"}]\n', kind: 'an array' },
+    { name: 'string', text: '"12345"\n', kind: 'a string' },
+    { name: 'number', text: '12345\n', kind: 'a number' },
+    { name: 'null', text: 'null\n', kind: 'null' },
+  ];
+  for (const { name, text, kind } of cases) {
+    test(`${name} exits 1`, async (t) => {
+      const file = metadataFile(t, text);
+      await assertFails(
+        ['import', '--profile', PROFILE, '--metadata', file, '--source', DPD_FILE],
+        `the metadata file ${file} must contain a JSON object of metadata values, not ${kind}`,
+      );
+    });
+  }
+});
+
+test.describe('argument errors', () => {
+  test('repeated --source exits 1', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--source', DPD_FILE, '--source', 'other.csv'],
+      `--source is given more than once (${JSON.stringify(DPD_FILE)} and "other.csv"); pass it once`,
+    );
+  });
+
+  test('repeated --profile exits 1', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--source', DPD_FILE, '--profile', 'other.json'],
+      `--profile is given more than once (${JSON.stringify(PROFILE)} and "other.json"); pass it once`,
+    );
+  });
+
+  test('repeated --metadata exits 1', async (t) => {
+    const file = metadataFile(t, '{"dpd_customer_number":"12345"}\n');
+    await assertFails(
+      ['import', '--profile', PROFILE, '--metadata', file, '--metadata=other.json'],
+      `--metadata is given more than once (${JSON.stringify(file)} and "other.json"); pass it once`,
+    );
+  });
+
+  test('option name as value exits 1', async () => {
+    await assertFails(['import', '--source', '--profile', PROFILE], '--source needs a value');
+  });
+
+  test('empty --profile value exits 1', async () => {
+    await assertFails(['import', '--profile', '', '--source', DPD_FILE], '--profile needs a value');
+  });
+
+  test('empty --metadata= value exits 1', async () => {
+    await assertFails(['import', '--profile', PROFILE, '--metadata='], '--metadata needs a value');
+  });
+
+  test('unknown --name=value option exits 1', async () => {
+    await assertFails(['import', '--profile', PROFILE, '--batch-size=10'], 'unknown option --batch-size; run connect-tracking --help');
+  });
+
+  test('positional argument exits 1', async () => {
+    await assertFails(['import', '--profile', PROFILE, DPD_FILE], `unexpected argument ${JSON.stringify(DPD_FILE)}; run connect-tracking --help`);
+  });
+
+  test('missing command exits 1', async () => {
+    await assertFails([], 'missing command; run connect-tracking --help');
+  });
+});
+
+test('--name=value options run the import', async (t) => {
+  const file = metadataFile(t, '{"dpd_customer_number":"12345"}\n');
+  const { status, stdout, stderr } = await runCli([
+    'import',
+    `--profile=${PROFILE}`,
+    `--metadata=${file}`,
+    `--source=${DPD_FILE}`,
+  ]);
+
+  assert.equal(status, 0);
+  const counts = `records 26, events 26, shipments ${DPD_PARCELS}, errors 0, warnings 0, duplicates 0, bytes ${DPD_BYTES}`;
+  assert.match(stderr, new RegExp(`^${counts}, seconds \\d+\\.\\d{3}\\n$`));
+  const lines = stdout.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, DPD_PARCELS);
+  assert.equal(JSON.parse(lines[0]).tracking_info.tracking_number, '01865046755363');
+});
