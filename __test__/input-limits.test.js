@@ -1,0 +1,393 @@
+'use strict';
+
+// Inputs at the edges: lines without line feeds, files that hold no header, broken header
+// rows, wrong delimiters, bytes invalid in the profile's encoding, daylight saving gaps,
+// impossible UTC offsets, very long shipments, and HTTP redirects, retries and content
+// encodings. Servers are real loopback servers started by the tests.
+//
+// Expected UTC times were converted by hand: Europe/Berlin switched to summer time at
+// 2024-03-31 02:00 local time, so 02:30 did not exist and reads as 03:30+02:00 (01:30Z).
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const test = require('node:test');
+const zlib = require('node:zlib');
+
+const { createCarrier } = require('..');
+const { assertValidItem } = require('./helpers/spec.js');
+const { startServer, serveBuffer } = require('./helpers/http.js');
+
+const MAX_LINE = 4 << 20;
+const DHL_FILE = path.join(__dirname, 'fixtures/real/dhl-de_repsrd-standardbericht_latin1-semicolon-header.csv');
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-limits-'));
+test.after(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+function writeFile(name, content) {
+  const file = path.join(directory, name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+function profileFor(source, extra = {}) {
+  return {
+    source,
+    format: { type: 'delimited', delimiter: ';', header: true },
+    time_zone: 'Europe/Berlin',
+    fields: {
+      tracking_number: 'TN',
+      event_datetime: { column: 'TS', format: '%Y%m%d%H%M%S' },
+      event_code: 'CODE',
+    },
+    statuses: { '05': 'AC', '10': 'IT', '13': 'DE' },
+    ...extra,
+  };
+}
+
+async function runImport(profile, request = {}, options = {}) {
+  const items = [];
+  let summary = null;
+  let error = null;
+  try {
+    const carrier = createCarrier(profile);
+    const onSummary = (value) => {
+      summary = value;
+    };
+    for await (const item of carrier.ImportTrackingEvents(request, { ...options, onSummary })) {
+      assertValidItem(item);
+      items.push(item);
+    }
+  } catch (caught) {
+    error = caught;
+  }
+  return { items, error, summary };
+}
+
+function assertFatal(error, statusCode, code) {
+  assert.ok(error instanceof Error, `expected the import to reject with an Error, got ${error}`);
+  assert.equal(error.isIntentional, true);
+  assert.equal(error.statusCode, statusCode);
+  assert.equal(error.code, code);
+}
+
+test('line longer than 4 MiB', async (t) => {
+  await t.test('data line is skipped as a bad record', async () => {
+    const long = 'x'.repeat(MAX_LINE + 1);
+    const file = writeFile('long-line.csv', `TN;TS;CODE\nA1;20240102100000;05\nB1;20240102100000;${long}\nC1;20240102110000;13\n`);
+    const { items, error, summary } = await runImport(profileFor({ path: file }));
+
+    assert.equal(error, null);
+    assert.deepEqual(items.map((item) => item.tracking_info?.tracking_number ?? 'error'), ['error', 'A1', 'C1']);
+    assert.match(items[0].error_messages[0], new RegExp(`^${file}:3: the line is longer than ${MAX_LINE} bytes`));
+    assert.ok(items[0].error_messages[0].includes(`(it starts with "B1;20240102100000;xxx`), items[0].error_messages[0]);
+    assert.equal(summary.errors, 1);
+    assert.equal(summary.records, 3);
+  });
+
+  await t.test('file with CR line breaks is refused at the header', async () => {
+    const rows = 'A1;20240102100000;05\r'.repeat(Math.ceil(MAX_LINE / 21) + 10);
+    const file = writeFile('carriage-returns.csv', `TN;TS;CODE\r${rows}`);
+    const { items, error } = await runImport(profileFor({ path: file }));
+
+    assert.deepEqual(items, []);
+    assertFatal(error, 520, 'HEADER_INVALID');
+    assert.ok(error.message.startsWith(`${file}:1: the line is longer than ${MAX_LINE} bytes`), error.message);
+    assert.match(error.message, /uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF/);
+    assert.deepEqual(error.details, { code: 'HEADER_INVALID', source: file, line: 1 });
+  });
+});
+
+test('file without a header row', async (t) => {
+  await t.test('blank lines only', async () => {
+    const file = writeFile('blank.csv', '\n   \n\t\n');
+    const { error } = await runImport(profileFor({ path: file }));
+
+    assertFatal(error, 520, 'EMPTY_FILE');
+    assert.equal(error.message, `${file} has no header row because its 3 lines are all blank; check that the carrier delivered the complete file and that format.skip_lines is right, then retry`);
+    assert.equal(error.details.lines, 3);
+  });
+
+  await t.test('every line skipped by skip_lines', async () => {
+    const file = writeFile('skipped.csv', 'report\nTN;TS;CODE\n');
+    const profile = profileFor({ path: file });
+    profile.format.skip_lines = 5;
+    const { error } = await runImport(profile);
+
+    assertFatal(error, 520, 'EMPTY_FILE');
+    assert.match(error.message, /because all of its 2 lines are skipped by format.skip_lines \(5\)/);
+  });
+});
+
+test('header row problems', async (t) => {
+  await t.test('unterminated quote names the line', async () => {
+    const file = writeFile('header-quote.csv', 'report of 2024-01-02\nTN;"TS;CODE\nA1;20240102100000;05\n');
+    const profile = profileFor({ path: file });
+    profile.format.skip_lines = 1;
+    const { error } = await runImport(profile);
+
+    assertFatal(error, 520, 'HEADER_INVALID');
+    assert.equal(error.message, `${file}:2: the header row opens a quote that is not closed on the same line; fix the header row, or set format.quote to the quote character the file uses`);
+    assert.deepEqual(error.details, { code: 'HEADER_INVALID', source: file, line: 2 });
+  });
+
+  await t.test('second byte order mark is not part of a name', async () => {
+    const file = writeFile('two-boms.csv', Buffer.from('\uFEFF\uFEFFTN;TS;CODE\nA1;20240102100000;05\n', 'utf8'));
+    const { items, error } = await runImport(profileFor({ path: file }));
+
+    assert.equal(error, null);
+    assert.equal(items.length, 1);
+    assert.equal(items[0].tracking_info.tracking_number, 'A1');
+    assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
+  });
+
+  await t.test('wrong delimiter gets a hint', async () => {
+    const file = writeFile('commas.csv', 'TN,TS,CODE\nA1,20240102100000,05\n');
+    const { error } = await runImport(profileFor({ path: file }));
+
+    assertFatal(error, 400, 'COLUMN_NOT_FOUND');
+    assert.ok(error.message.includes('the columns are: "TN,TS,CODE".'), error.message);
+    assert.ok(error.message.endsWith('The header was read as a single column although it contains \',\': check format.delimiter'), error.message);
+  });
+});
+
+test('Latin-1 file read as UTF-8 warns per record', async () => {
+  // The real DHL report is ISO-8859-1; read as UTF-8, each byte from 0x80 up is invalid.
+  const bytes = fs.readFileSync(DHL_FILE);
+  const lines = bytes.toString('latin1').split('\n');
+  const linesWithInvalidBytes = new Set();
+  lines.forEach((line, index) => {
+    if (index > 0 && /[\x80-\xff]/.test(line)) linesWithInvalidBytes.add(index + 1);
+  });
+  const expectedReplacements = [...bytes.toString('utf8')].filter((c) => c === '\uFFFD').length;
+
+  const profile = {
+    source: { path: DHL_FILE },
+    encoding: 'utf-8',
+    format: { type: 'delimited', delimiter: ';', header: true },
+    time_zone: 'Europe/Berlin',
+    fields: {
+      tracking_number: 'Piece-Code (Identifizierer)',
+      event_datetime: { column: 'Erfassungszeitpunkt', format: '%Y-%m-%d %H:%M:%S' },
+      event_code: 'Status Event',
+    },
+    // Every scan is listed twice; a removed duplicate takes its warning with it.
+    grouping: { deduplicate: false },
+  };
+  const { items, error, summary } = await runImport(profile);
+
+  assert.equal(error, null);
+  const warned = new Set();
+  for (const item of items) {
+    for (const warning of item.warning_messages ?? []) {
+      const match = /:(\d+): the record contains bytes that are not valid utf-8, which were replaced by U\+FFFD; set encoding to the file's real encoding \(windows-1252 for Latin-1 files\)$/.exec(warning);
+      if (match) warned.add(Number(match[1]));
+    }
+  }
+  assert.ok(linesWithInvalidBytes.size > 0);
+  assert.deepEqual([...warned].sort((a, b) => a - b), [...linesWithInvalidBytes].sort((a, b) => a - b));
+  assert.equal(summary.replacements, expectedReplacements);
+});
+
+test('daylight saving gap', async (t) => {
+  await t.test('moved time keeps a different scan apart', async () => {
+    const file = writeFile('gap.csv', 'TN;TS;CODE\nA1;20240331023000;10\nA1;20240331033000;10\n');
+    const { items, error } = await runImport(profileFor({ path: file }));
+
+    assert.equal(error, null);
+    const info = items[0].tracking_info;
+    assert.deepEqual(info.events.map((event) => [event.event_datetime, event.event_datetime_local]), [
+      ['2024-03-31T01:30:00Z', '2024-03-31T03:30:00+02:00'],
+      ['2024-03-31T01:30:00Z', '2024-03-31T03:30:00+02:00'],
+    ]);
+    assert.deepEqual(items[0].warning_messages, [
+      `${file}:2: event_datetime "20240331023000" does not exist in the time zone Europe/Berlin, because the clocks were moved forward then; it was read as 2024-03-31T03:30:00+02:00`,
+    ]);
+  });
+
+  await t.test('repeated gap row is still a duplicate', async () => {
+    const file = writeFile('gap-twice.csv', 'TN;TS;CODE\nA1;20240331023000;10\nA1;20240331023000;10\n');
+    const { items, summary } = await runImport(profileFor({ path: file }));
+
+    assert.equal(items[0].tracking_info.events.length, 1);
+    assert.equal(summary.duplicates, 1);
+  });
+});
+
+test('record UTC offsets out of range are bad records', async () => {
+  const rows = ['A1;20240102100000;+24:00', 'A2;20240102100000;+0099', 'A3;20240102100000;+02:', 'A4;20240102100000;localtime', 'A5;20240102100000;+23:30'];
+  const file = writeFile('offsets.csv', `TN;TS;TZ\n${rows.join('\n')}\n`);
+  const profile = profileFor({ path: file });
+  profile.fields = { ...profile.fields, time_zone: 'TZ' };
+  delete profile.fields.event_code;
+  const { items, error } = await runImport(profile);
+
+  assert.equal(error, null);
+  const errors = items.filter((item) => item.error_messages).map((item) => item.error_messages[0]);
+  assert.equal(errors.length, 4);
+  assert.match(errors[0], /:2: .*`\+24:00` is not a valid UTC offset: hours must be 00 to 23 and minutes 00 to 59/);
+  assert.match(errors[1], /:3: .*`\+0099` is not a valid UTC offset/);
+  assert.match(errors[2], /:4: .*`\+02:` is not a UTC offset such as \+02:00, \+0200 or \+02/);
+  assert.match(errors[3], /:5: .*`localtime` is not the time zone of a place/);
+  const good = items.find((item) => item.tracking_info);
+  assert.equal(good.tracking_info.events[0].event_datetime, '2024-01-01T10:30:00Z');
+  assert.equal(good.tracking_info.events[0].event_datetime_local, '2024-01-02T10:00:00+23:30');
+});
+
+test('shipment over 1000 events comes in parts', async () => {
+  const rows = [];
+  for (let minute = 0; minute < 1200; minute++) {
+    const hour = String(Math.floor(minute / 60)).padStart(2, '0');
+    const minutes = String(minute % 60).padStart(2, '0');
+    rows.push(`A1;202401${String(2 + Math.floor(minute / 1440)).padStart(2, '0')}${hour}${minutes}00;10`);
+  }
+  const file = writeFile('long-shipment.csv', `TN;TS;CODE\n${rows.join('\n')}\n`);
+  const { items, error } = await runImport(profileFor({ path: file }, { update_method: 'replace' }));
+
+  assert.equal(error, null);
+  assert.deepEqual(items.map((item) => item.tracking_info.events.length), [1000, 200]);
+  assert.deepEqual(items.map((item) => item.update_method), ['replace', 'append']);
+  assert.equal(items[1].tracking_info.events[0].event_datetime_local, '2024-01-02T16:40:00+01:00');
+  assert.deepEqual(items[0].warning_messages, ['tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 1']);
+  assert.deepEqual(items[1].warning_messages, ['tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 2 and is sent with update_method append, because replace would erase the parts before it']);
+});
+
+test('HTTP redirects, retries and encodings', async (t) => {
+  const body = 'TN;TS;CODE\nA1;20240102100000;05\n';
+  const target = await startServer(serveBuffer(body));
+  t.after(() => target.close());
+
+  await t.test('cross-origin redirect with credentials is refused', async () => {
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${target.url}/file.csv` });
+      response.end();
+    });
+    try {
+      const before = target.requests.length;
+      const source = { url: `${redirector.url}/file.csv`, headers: { 'X-Api-Key': '{metadata.key}' } };
+      const { items, error } = await runImport(profileFor(source), { metadata: { key: 'SECRET-KEY' } });
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.ok(error.message.includes(`redirected to another origin, ${target.url}/file.csv, and the request carries credentials`), error.message);
+      assert.ok(!error.message.includes('SECRET-KEY'));
+      assert.equal(target.requests.length, before);
+    } finally {
+      await redirector.close();
+    }
+  });
+
+  await t.test('same-origin redirect with credentials is followed', async () => {
+    const server = await startServer((request, response) => {
+      if (request.url === '/old.csv') {
+        response.writeHead(301, { Location: '/new.csv' });
+        response.end();
+      } else {
+        serveBuffer(body)(request, response);
+      }
+    });
+    try {
+      const source = { url: `${server.url}/old.csv`, headers: { 'X-Api-Key': '{metadata.key}' } };
+      const { items, error } = await runImport(profileFor(source), { metadata: { key: 'SECRET-KEY' } });
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.tracking_number, 'A1');
+      assert.deepEqual(server.requests.map((request) => [request.url, request.headers['x-api-key']]), [
+        ['/old.csv', 'SECRET-KEY'],
+        ['/new.csv', 'SECRET-KEY'],
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('cross-origin redirect without credentials is followed', async () => {
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${target.url}/file.csv` });
+      response.end();
+    });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${redirector.url}/file.csv` }));
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.tracking_number, 'A1');
+    } finally {
+      await redirector.close();
+    }
+  });
+
+  await t.test('dot segment from metadata is refused', async () => {
+    const before = target.requests.length;
+    const source = { url: `${target.url}/accounts/{metadata.account}/file.csv` };
+    const { error } = await runImport(profileFor(source), { metadata: { account: '..' } });
+
+    assertFatal(error, 400, 'METADATA_INVALID');
+    assert.match(error.message, /^source.url: a metadata value makes the URL path contain the segment "\.\.", which would move the request to another path/);
+    assert.equal(target.requests.length, before);
+  });
+
+  await t.test('503 keeps its Retry-After in details', async () => {
+    const server = await startServer(serveBuffer('busy', { status: 503, headers: { 'Retry-After': '30' } }));
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assertFatal(error, 520, 'SOURCE_SERVER_ERROR');
+      assert.equal(error.details.retry_after_seconds, 30);
+      assert.equal(error.retryAfterSeconds, undefined);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('fractional Retry-After rounds up', async () => {
+    const server = await startServer(serveBuffer('slow down', { status: 429, headers: { 'Retry-After': '1.5' } }));
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assertFatal(error, 429, 'SOURCE_RATE_LIMITED');
+      assert.equal(error.retryAfterSeconds, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('deflate content encoding is decoded', async () => {
+    const server = await startServer(serveBuffer(zlib.deflateSync(body), { headers: { 'Content-Encoding': 'deflate' } }));
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('unknown content encoding is refused', async () => {
+    const server = await startServer(serveBuffer(zlib.brotliCompressSync(body), { headers: { 'Content-Encoding': 'br' } }));
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_ENCODING_UNSUPPORTED');
+      assert.equal(error.message, `GET ${server.url}/file.csv returned the body with Content-Encoding "br", which is not supported (gzip and deflate are); ask the carrier to send it uncompressed or gzip-compressed`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('fragment and query are left out of messages', async () => {
+    const server = await startServer(serveBuffer('gone', { status: 404 }));
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/file.csv?key=SECRET#part` }));
+
+      assertFatal(error, 400, 'SOURCE_NOT_FOUND');
+      assert.equal(error.details.source, `${server.url}/file.csv?…`);
+      assert.ok(!error.message.includes('SECRET'));
+      assert.ok(!error.message.includes('#part'));
+    } finally {
+      await server.close();
+    }
+  });
+});
