@@ -6,10 +6,10 @@
 // It reads the same carrier profile and supports the part of it that the benchmark uses:
 // a delimited file with a header row, fields given as column names or as
 // `{ column, format: '%Y%m%d%H%M%S' }`, the statuses table, time_zone, grouping and
-// update_method. Like the addon it trims fields, checks the field count, converts local
-// times to UTC, groups rows into one item per tracking number in a first-in, first-out
-// window of `grouping.max_open_shipments`, sorts events by time, drops repeated events
-// and takes the shipment status from the latest event whose status is not UN.
+// update_method. Like the addon it trims fields, checks the field count and converts
+// local times to UTC. It groups rows into one item per tracking number in a first-in,
+// first-out window of `grouping.max_open_shipments`. Each item has its events sorted by
+// time without repeats, and the status of its latest event whose status is not UN.
 
 const fs = require('node:fs');
 const { parse } = require('csv-parse');
@@ -21,24 +21,27 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-// csv-parse settings chosen by measurement on the benchmark file: arrays instead of
-// column objects, no casting, no record info, and 1 MiB reads. The header is read
-// separately (see readHeader), because csv-parse takes the first record's length as the
-// expected one and builds a CsvError, stack trace included, for every record of another
-// length even when relax_column_count lets the record through. SCANINFO headers end in
-// `;;` and rows in `;`, so with the header parsed in the stream every row would pay that.
+// csv-parse runs with its cheapest output: arrays instead of column objects, no casting
+// and no record info. An explicit record_delimiter, quote: false and reads of 64 KiB to
+// 1 MiB made no difference beyond the run-to-run noise, so the quote stays as the
+// profile sets it. The header is read separately (see readHeader), because csv-parse
+// (5.6) takes the first record's length as the expected one and builds a CsvError, stack
+// trace included, for every record of another length even when relax_column_count lets
+// the record through. SCANINFO headers end in `;;` and rows in `;`, so with the header in
+// the stream every row paid for that, which made the import about twice as slow.
 const READ_CHUNK_BYTES = 1 << 20;
 const MAX_HEADER_BYTES = 1 << 16;
 
 // Converts wall-clock times in one IANA zone to instants, with Intl for the zone rules.
 //
 // An hour whose offset is the same one day before and one day after is resolved once and
-// cached. Hours near a transition are resolved per minute, as Temporal does: the two
-// candidate offsets are tried, a time in a fold takes the earlier instant, and a time in
-// a gap takes the offset from before the transition (so 02:30 in a spring gap becomes
-// 03:30). jiff's `compatible` disambiguation in the addon does the same.
-// NOTE: the per-minute step assumes the zone's transitions fall on whole minutes, which
-// holds for every IANA zone since 1970.
+// cached. Hours near a transition are resolved per minute, trying the offsets from one
+// day before and one day after. A time in a fold takes the earlier instant. A time in a
+// gap takes the offset from before the transition, so 02:30 in a spring gap becomes
+// 03:30. That is jiff's `compatible` disambiguation, which the addon uses, and run.js
+// compares both on a gap and a fold before it measures.
+// NOTE: the per-minute step assumes that the zone's transitions fall on whole minutes
+// and that no two transitions are less than a day apart, as in Europe/Berlin.
 class ZoneConverter {
   constructor(timeZone) {
     this.formatter = new Intl.DateTimeFormat('en-US', {
@@ -110,14 +113,28 @@ function formatOffset(offsetMs) {
   return `${offsetMs < 0 ? '-' : '+'}${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}`;
 }
 
+// UTC hour number → "YYYY-MM-DDTHH:", so that most rows skip Date formatting.
+const utcHourPrefixes = new Map();
+const MAX_CACHED_HOURS = 100_000;
+
 // Formats an instant as RFC 3339 without fractional seconds, such as 2024-03-31T01:30:00Z.
 function formatUtc(instantMs) {
-  const text = new Date(instantMs).toISOString();
-  return `${text.slice(0, 19)}Z`;
+  const hour = Math.floor(instantMs / HOUR_MS);
+  let prefix = utcHourPrefixes.get(hour);
+  if (prefix === undefined) {
+    if (utcHourPrefixes.size >= MAX_CACHED_HOURS) utcHourPrefixes.clear();
+    prefix = new Date(hour * HOUR_MS).toISOString().slice(0, 14);
+    utcHourPrefixes.set(hour, prefix);
+  }
+  const seconds = Math.floor((instantMs - hour * HOUR_MS) / 1000);
+  return `${prefix}${TWO_DIGITS[Math.floor(seconds / 60)]}:${TWO_DIGITS[seconds % 60]}Z`;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year, month) {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
 }
 
 function digitsAt(text, start, length) {
@@ -144,21 +161,32 @@ function parseLocalDateTime(value, zone) {
     return 'not a valid date and time';
   }
 
-  const localMs = Date.UTC(year, month - 1, day, hour, minute, second);
+  let localMs = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (year < 100) {
+    // Date.UTC reads years 0-99 as 1900-1999.
+    const date = new Date(localMs);
+    date.setUTCFullYear(year);
+    localMs = date.getTime();
+  }
   const { offset, actualOffset } = zone.resolve(localMs);
   const instant = localMs - offset;
   let localText;
   if (offset === actualOffset) {
     localText = `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}T${value.slice(8, 10)}:${value.slice(10, 12)}:${value.slice(12, 14)}`;
   } else {
-    localText = formatUtc(instant + actualOffset).slice(0, 19);
+    localText = new Date(instant + actualOffset).toISOString().slice(0, 19);
   }
-  return { instant, utc: formatUtc(instant), local: localText + formatOffset(actualOffset) };
+  const inGap = offset !== actualOffset;
+  return { instant, utc: formatUtc(instant), local: localText + formatOffset(actualOffset), inGap };
 }
 
 // Resolves the profile's fields against the header; throws on a missing column.
 function compileFields(profile, header, sourceName) {
   const columnOf = (name, spec) => {
+    const options = typeof spec === 'object' ? Object.keys(spec).filter((key) => key !== 'column' && key !== 'format') : [];
+    if (options.length > 0) {
+      throw new Error(`fields.${name}: the reference does not support the options ${options.join(', ')}`);
+    }
     const column = typeof spec === 'object' ? spec.column : spec;
     const index = typeof column === 'number' ? column : header.indexOf(column);
     if (index < 0) {
@@ -203,7 +231,7 @@ function countFields(record, expected) {
 }
 
 function sameEvent(a, b) {
-  return a.event_code === b.event_code && a.city === b.city && a.state === b.state &&
+  return a.inGap === b.inGap && a.event.event_code === b.event.event_code && a.city === b.city && a.state === b.state &&
     a.postal_code === b.postal_code && a.country === b.country;
 }
 
@@ -214,7 +242,7 @@ function buildItem(trackingNumber, entries, options, counts) {
   for (const entry of entries) {
     let duplicate = false;
     for (let i = kept.length - 1; i >= 0 && kept[i].instant === entry.instant; i--) {
-      if (sameEvent(kept[i].event, entry.event)) {
+      if (sameEvent(kept[i], entry)) {
         duplicate = true;
         break;
       }
@@ -243,8 +271,9 @@ function buildItem(trackingNumber, entries, options, counts) {
   const events = new Array(kept.length);
   for (let i = 0; i < kept.length; i++) {
     events[i] = kept[i].event;
-    const warning = kept[i].warning;
-    if (warning !== null && !warnings.includes(warning)) warnings.push(warning);
+    for (const warning of kept[i].warnings) {
+      if (!warnings.includes(warning)) warnings.push(warning);
+    }
   }
 
   const info = {
@@ -301,6 +330,7 @@ class RecordStage {
     this.fields = compileFields(profile, header, source);
     this.expectedFields = header.length;
     this.zone = new ZoneConverter(profile.time_zone);
+    this.timeZone = profile.time_zone;
     this.statuses = new Map(Object.entries(profile.statuses ?? {}).map(([code, entry]) => [
       code,
       typeof entry === 'string' ? { status: entry, description: null } : { status: entry.status, description: entry.description ?? null },
@@ -355,17 +385,20 @@ class RecordStage {
     const code = fieldAt(record, fields.event_code);
     let status = 'UN';
     let tableDescription = null;
-    let warning = null;
+    const warnings = [];
+    if (stamp.inGap) {
+      warnings.push(`${this.source}:${this.line}: event_datetime ${JSON.stringify(dateTimeText)} does not exist in the time zone ${this.timeZone}, because the clocks were moved forward then; it was read as ${stamp.local}`);
+    }
     if (code !== null) {
       const entry = this.statuses.get(code);
       if (entry !== undefined) {
         status = entry.status;
         tableDescription = entry.description;
       } else {
-        warning = `${this.source}:${this.line}: carrier status code ${JSON.stringify(code)} is not in the profile's statuses table, so the event has status UN; add the code to statuses`;
+        warnings.push(`${this.source}:${this.line}: carrier status code ${JSON.stringify(code)} is not in the profile's statuses table, so the event has status UN; add the code to statuses`);
       }
     } else if (fields.event_code >= 0) {
-      warning = `${this.source}:${this.line}: the carrier status code is empty, so the event has status UN`;
+      warnings.push(`${this.source}:${this.line}: the carrier status code is empty, so the event has status UN`);
     }
 
     const event = {
@@ -381,7 +414,7 @@ class RecordStage {
       signer: fieldAt(record, fields.signer),
       status_code: status,
     };
-    this.group(trackingNumber, { instant: stamp.instant, event, warning });
+    this.group(trackingNumber, { instant: stamp.instant, inGap: stamp.inGap, event, warnings });
   }
 
   // Adds an event to its shipment; when a new shipment finds the window full, the oldest
@@ -415,8 +448,9 @@ const MAX_READY_ITEMS = 4096;
 // Yields ImportedTrackingEvent objects for a local file, like carrier.ImportTrackingEvents.
 //
 // Records are mapped and grouped inside csv-parse's 'data' handler, and the generator
-// yields the finished items; awaiting the parser once per record through its async
-// iterator was about a third slower in this benchmark.
+// yields the finished items. Reading the parser with `for await` instead made csv-parse
+// alone about 15% slower on the benchmark file (10.0-11.6 s against 8.8-9.4 s for
+// 1,000,000 rows, three runs each on the 2-core machine of BENCHMARKS.md).
 async function* importWithCsvParse(profile, options = {}) {
   const { onSummary } = options;
   const source = options.source ?? profile.source?.path;

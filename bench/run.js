@@ -8,6 +8,11 @@
 // on 127.0.0.1 with an OS-assigned port and generates the file while it sends it.
 //
 //   node --expose-gc bench/run.js [--rows N] [--runs N] [--http-bytes N] [--no-http]
+//                                 [--max-open-shipments N]
+//
+// --rows sets the data rows of the file (1,000,000), --runs the runs per contender (3),
+// --http-bytes the size of the served file (1e9 bytes), and --max-open-shipments replaces
+// the profile's grouping window (10,000 shipments by default) for every contender.
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,7 +25,6 @@ const util = require('node:util');
 const { ensureFile, writeFile, generateChunks, HEADER, DEFAULT_SEED } = require('./generate.js');
 
 const ROOT = path.resolve(__dirname, '..');
-const PROFILE = JSON.parse(fs.readFileSync(path.join(__dirname, 'profile.json'), 'utf8'));
 const REQUEST = { transaction_id: 'bench', metadata: {} };
 
 const TARGET_REFERENCE_RATIO = 4;
@@ -34,6 +38,20 @@ const HTTP_RUN_TIMEOUT_MS = 300_000;
 const TOTAL_TIMEOUT_MS = 20 * 60_000;
 
 const MB = 1e6;
+const MIN_GROUPING_WINDOW = 64;
+
+// Set by the parent for its children when --max-open-shipments is given.
+const MAX_OPEN_VARIABLE = 'CONNECT_TRACKING_BENCH_MAX_OPEN_SHIPMENTS';
+
+// Reads bench/profile.json, with the grouping window that --max-open-shipments sets.
+function loadProfile() {
+  const profile = JSON.parse(fs.readFileSync(path.join(__dirname, 'profile.json'), 'utf8'));
+  const maxOpen = process.env[MAX_OPEN_VARIABLE];
+  if (maxOpen) profile.grouping = { ...profile.grouping, max_open_shipments: Number(maxOpen) };
+  return profile;
+}
+
+const PROFILE = loadProfile();
 
 // ---------------------------------------------------------------------------------------
 // Child processes: each runs one measurement and prints one JSON line.
@@ -112,6 +130,7 @@ function edgeCaseFile(file) {
     // A code missing from the statuses table, with surrounding spaces to trim.
     row('01860000000003', '99', '20240115120000', { zip: ' 1010 ' }),
     '   ',
+    '',
     // An invalid calendar date, a short row and an empty tracking number.
     row('01860000000004', '13', '20240231120000'),
     '01860000000005;13;0627',
@@ -209,7 +228,7 @@ function spawnChild(kind, args, timeoutMs) {
 }
 
 function parseArguments(argv) {
-  const options = { rows: 1_000_000, runs: 3, httpBytes: 1e9, http: true };
+  const options = { rows: 1_000_000, runs: 3, httpBytes: 1e9, http: true, maxOpenShipments: null };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i];
     const value = Number(argv[i + 1]);
@@ -217,11 +236,16 @@ function parseArguments(argv) {
       options.http = false;
       continue;
     }
-    const key = { '--rows': 'rows', '--runs': 'runs', '--http-bytes': 'httpBytes' }[name];
-    if (!key) throw new Error(`unknown option ${name}; use --rows N, --runs N, --http-bytes N or --no-http`);
+    const key = { '--rows': 'rows', '--runs': 'runs', '--http-bytes': 'httpBytes', '--max-open-shipments': 'maxOpenShipments' }[name];
+    if (!key) throw new Error(`unknown option ${name}; use --rows N, --runs N, --http-bytes N, --max-open-shipments N or --no-http`);
     if (!(Number.isSafeInteger(value) && value > 0)) throw new Error(`${name} must be a positive integer, not ${argv[i + 1]}`);
     options[key] = value;
     i++;
+  }
+  if (options.maxOpenShipments !== null && options.maxOpenShipments < MIN_GROUPING_WINDOW) {
+    // The generator moves some rows up to 50 parcels later. A smaller window splits those
+    // parcels into two items, so the item counts checked below would no longer hold.
+    throw new Error(`--max-open-shipments must be at least ${MIN_GROUPING_WINDOW}, not ${options.maxOpenShipments}`);
   }
   return options;
 }
@@ -395,12 +419,14 @@ async function main() {
   }, TOTAL_TIMEOUT_MS);
   deadline.unref();
 
+  if (options.maxOpenShipments !== null) process.env[MAX_OPEN_VARIABLE] = String(options.maxOpenShipments);
   const machine = describeMachine();
   console.log(`Machine: ${machine.cpus} CPUs (${machine.model}), ${machine.memory} memory, Node.js ${machine.node}, ${machine.rustc}`);
   console.log(`Load average before the run: ${machine.load}`);
 
   const { file, stats } = await ensureFile(options.rows, DEFAULT_SEED);
   console.log(`Input: ${path.relative(ROOT, file)}`);
+  console.log(`Grouping window: ${options.maxOpenShipments ?? PROFILE.grouping?.max_open_shipments ?? 10_000} open shipments`);
 
   const equivalent = await runCheck();
   const rates = await runFileContenders(file, stats, options.runs);
