@@ -451,7 +451,7 @@ test.describe('transport errors', () => {
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'SOURCE_TIMEOUT');
       assert.ok(error.message.startsWith(`GET ${url} timed out`), error.message);
-      assert.match(error.message, /then retry/);
+      assert.match(error.message, /raise source.connect_timeout_seconds or source.read_timeout_seconds, then retry$/);
       assert.deepEqual(error.details, { code: 'SOURCE_TIMEOUT', source: url });
     } finally {
       await server.close();

@@ -142,17 +142,18 @@ pub fn redact(url: &str) -> String {
 /// Maps a transport failure (connect, TLS, timeout) to a carrier server error. Callers pass
 /// the error through `without_url`, because the URL's query may carry credentials.
 pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
-    let (code, what) = if error.is_timeout() {
-        ("SOURCE_TIMEOUT", "timed out")
+    let (code, what, advice) = if error.is_timeout() {
+        (
+            "SOURCE_TIMEOUT",
+            "timed out",
+            "check that the carrier's server is reachable, or raise source.connect_timeout_seconds or source.read_timeout_seconds, then retry",
+        )
     } else if error.is_connect() {
-        ("SOURCE_UNREACHABLE", "could not connect")
+        ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
     } else {
-        ("SOURCE_REQUEST_FAILED", "failed")
+        ("SOURCE_REQUEST_FAILED", "failed", "check that the carrier's server is reachable, then retry")
     };
-    FatalError::carrier(
-        code,
-        format!("GET {name} {what}: {}; check that the carrier's server is reachable, then retry", error_chain(error)),
-    )
+    FatalError::carrier(code, format!("GET {name} {what}: {}; {advice}", error_chain(error)))
     .with("source", name)
 }
 
