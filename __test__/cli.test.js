@@ -11,6 +11,8 @@ const os = require('node:os');
 const path = require('node:path');
 const test = require('node:test');
 
+const { assertValidItem } = require('./helpers/spec.js');
+
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join('bin', 'connect-tracking.js');
 const PROFILE = path.join('examples', 'profiles', 'dpd-scaninfo.json');
@@ -128,5 +130,7 @@ test('--name=value options run the import', async (t) => {
   const lines = stdout.split('\n');
   assert.equal(lines.pop(), '');
   assert.equal(lines.length, DPD_PARCELS);
-  assert.equal(JSON.parse(lines[0]).tracking_info.tracking_number, '01865046755363');
+  const items = lines.map((line) => JSON.parse(line));
+  for (const item of items) assertValidItem(item);
+  assert.equal(items[0].tracking_info.tracking_number, '01865046755363');
 });
