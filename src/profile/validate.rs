@@ -43,6 +43,13 @@ impl std::error::Error for ProfileError {}
 /// The path shown for a problem with the whole profile, such as a JSON syntax error.
 const ROOT_PATH: &str = "(root)";
 
+/// The allowed range of `source.connect_timeout_seconds` and `source.read_timeout_seconds`.
+/// The lower limit is 1 ms because Tokio timers have millisecond granularity, and it keeps
+/// out values such as 1e-12 that become a zero `Duration`. The upper limit is one day, far
+/// below the values for which `Duration::from_secs_f64` in `source::http` panics.
+const MIN_TIMEOUT_SECONDS: f64 = 0.001;
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
 /// Parses and validates a profile from JSON text.
 pub fn parse_profile(json: &str) -> Result<Profile, ProfileError> {
     let profile = read_profile(json).map_err(|problem| ProfileError {
@@ -685,8 +692,15 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
         ("source.connect_timeout_seconds", source.connect_timeout_seconds),
         ("source.read_timeout_seconds", source.read_timeout_seconds),
     ] {
-        if !(seconds > 0.0 && seconds.is_finite()) {
-            push(problems, path, format!("must be a positive number of seconds, not {seconds}"));
+        if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
+            push(
+                problems,
+                path,
+                format!(
+                    "must be a number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS} (one day), not {}",
+                    format_number(seconds)
+                ),
+            );
         }
     }
 }
@@ -1297,6 +1311,36 @@ mod tests {
             let message = only_problem(&json);
             assert!(!message.contains("line"), "{message}");
             assert!(!message.contains("column 1"), "{message}");
+        }
+    }
+
+    #[test]
+    fn timeouts_must_be_within_one_day() {
+        for (value, shown) in [(json!(1e300), "1e300"), (json!(86_401), "86401"), (json!(-5), "-5"), (json!(0), "0")] {
+            let message = only_problem(&with(|p| p["source"]["read_timeout_seconds"] = value.clone()));
+            assert_eq!(
+                message,
+                format!("source.read_timeout_seconds: must be a number of seconds from 0.001 to 86400 (one day), not {shown}")
+            );
+        }
+    }
+
+    #[test]
+    fn timeout_that_rounds_to_zero_is_rejected() {
+        let message = only_problem(&with(|p| p["source"]["connect_timeout_seconds"] = json!(1e-12)));
+        assert!(message.starts_with("source.connect_timeout_seconds: must be a number of seconds from 0.001"), "{message}");
+        assert!(message.ends_with(", not 1e-12"), "{message}");
+    }
+
+    #[test]
+    fn timeout_limits_are_accepted_and_convert() {
+        for seconds in [MIN_TIMEOUT_SECONDS, 0.5, MAX_TIMEOUT_SECONDS] {
+            let profile = assert_accepted(&with(|p| {
+                p["source"]["connect_timeout_seconds"] = json!(seconds);
+                p["source"]["read_timeout_seconds"] = json!(seconds);
+            }));
+            let duration = std::time::Duration::try_from_secs_f64(profile.source.read_timeout_seconds).unwrap();
+            assert!(!duration.is_zero());
         }
     }
 
