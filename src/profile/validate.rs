@@ -711,17 +711,72 @@ fn check_placeholders(template: &str, path: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+/// The encodings that encoding_rs decodes, without `replacement` and `x-user-defined`.
+const SUPPORTED_ENCODINGS: [&encoding_rs::Encoding; 38] = [
+    encoding_rs::UTF_8,
+    encoding_rs::UTF_16LE,
+    encoding_rs::UTF_16BE,
+    encoding_rs::WINDOWS_1250,
+    encoding_rs::WINDOWS_1251,
+    encoding_rs::WINDOWS_1252,
+    encoding_rs::WINDOWS_1253,
+    encoding_rs::WINDOWS_1254,
+    encoding_rs::WINDOWS_1255,
+    encoding_rs::WINDOWS_1256,
+    encoding_rs::WINDOWS_1257,
+    encoding_rs::WINDOWS_1258,
+    encoding_rs::WINDOWS_874,
+    encoding_rs::ISO_8859_2,
+    encoding_rs::ISO_8859_3,
+    encoding_rs::ISO_8859_4,
+    encoding_rs::ISO_8859_5,
+    encoding_rs::ISO_8859_6,
+    encoding_rs::ISO_8859_7,
+    encoding_rs::ISO_8859_8,
+    encoding_rs::ISO_8859_8_I,
+    encoding_rs::ISO_8859_10,
+    encoding_rs::ISO_8859_13,
+    encoding_rs::ISO_8859_14,
+    encoding_rs::ISO_8859_15,
+    encoding_rs::ISO_8859_16,
+    encoding_rs::IBM866,
+    encoding_rs::KOI8_R,
+    encoding_rs::KOI8_U,
+    encoding_rs::MACINTOSH,
+    encoding_rs::X_MAC_CYRILLIC,
+    encoding_rs::SHIFT_JIS,
+    encoding_rs::EUC_JP,
+    encoding_rs::ISO_2022_JP,
+    encoding_rs::EUC_KR,
+    encoding_rs::GBK,
+    encoding_rs::GB18030,
+    encoding_rs::BIG5,
+];
+
 fn check_encoding(profile: &Profile, problems: &mut Vec<Problem>) {
-    if encoding_rs::Encoding::for_label(profile.encoding.as_bytes()).is_none() {
-        push(
-            problems,
-            "encoding",
-            format!(
-                "`{}` is not a known encoding label; use for example utf-8, iso-8859-1, windows-1252 or utf-16",
-                profile.encoding
-            ),
-        );
-    }
+    let label = &profile.encoding;
+    let problem = match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        None => "is not a known encoding label",
+        // `replacement` and its aliases, such as iso-2022-kr, decode every file to one U+FFFD.
+        Some(encoding) if encoding == encoding_rs::REPLACEMENT => {
+            "names the WHATWG replacement encoding, which decodes every file to a single U+FFFD"
+        }
+        // x-user-defined maps bytes 0x80-0xFF to private-use characters, never to letters.
+        Some(encoding) if encoding == encoding_rs::X_USER_DEFINED => {
+            "names x-user-defined, which decodes bytes 0x80-0xFF to private-use characters, not text"
+        }
+        Some(_) => return,
+    };
+    let names: Vec<&str> = SUPPORTED_ENCODINGS.iter().map(|encoding| encoding.name()).collect();
+    push(
+        problems,
+        "encoding",
+        format!(
+            "`{}` {problem}; use one of {} (labels are not case-sensitive, and utf-16 means UTF-16LE)",
+            quote_text(label),
+            names.join(", ")
+        ),
+    );
 }
 
 fn check_time_zone(profile: &Profile, problems: &mut Vec<Problem>) {
@@ -1341,6 +1396,39 @@ mod tests {
             }));
             let duration = std::time::Duration::try_from_secs_f64(profile.source.read_timeout_seconds).unwrap();
             assert!(!duration.is_zero());
+        }
+    }
+
+    #[test]
+    fn encodings_that_are_not_text_are_rejected() {
+        for label in ["replacement", "iso-2022-kr", "x-user-defined"] {
+            let message = only_problem(&with(|p| p["encoding"] = json!(label)));
+            assert!(message.starts_with(&format!("encoding: `{label}` names ")), "{message}");
+            assert!(message.contains("; use one of UTF-8, UTF-16LE, UTF-16BE, windows-1250, "), "{message}");
+        }
+    }
+
+    #[test]
+    fn unknown_encoding_lists_supported() {
+        let message = only_problem(&with(|p| p["encoding"] = json!("utf-9")));
+        assert!(message.starts_with("encoding: `utf-9` is not a known encoding label; use one of UTF-8, "), "{message}");
+        assert!(message.contains("ISO-2022-JP"), "{message}");
+        assert!(!message.contains("replacement,"), "{message}");
+    }
+
+    #[test]
+    fn text_encodings_are_accepted() {
+        for label in ["utf-8", "UTF-16BE", "utf-16le", "utf-16", "latin1", "iso-2022-jp", "shift_jis"] {
+            assert_accepted(&with(|p| p["encoding"] = json!(label)));
+        }
+    }
+
+    #[test]
+    fn supported_encodings_are_distinct_and_known() {
+        let names: std::collections::HashSet<&str> = SUPPORTED_ENCODINGS.iter().map(|encoding| encoding.name()).collect();
+        assert_eq!(names.len(), SUPPORTED_ENCODINGS.len());
+        for name in names {
+            assert!(encoding_rs::Encoding::for_label(name.as_bytes()).is_some(), "{name}");
         }
     }
 
