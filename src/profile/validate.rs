@@ -779,17 +779,32 @@ fn check_encoding(profile: &Profile, problems: &mut Vec<Problem>) {
     );
 }
 
+/// Names in the time zone database that are not the time zone of a place. `localtime` and
+/// `posixrules` are links to zones chosen when the database was built (zic -l and -p), and
+/// `Factory` means that no time zone was set.
+const NOT_PLACE_TIME_ZONES: [&str; 3] = ["localtime", "posixrules", "Factory"];
+
 fn check_time_zone(profile: &Profile, problems: &mut Vec<Problem>) {
-    if let Err(error) = jiff::tz::TimeZone::get(&profile.time_zone) {
-        push(
-            problems,
-            "time_zone",
-            format!(
-                "`{}` is not an IANA time zone name ({error}); use for example Europe/Berlin or UTC",
-                profile.time_zone
-            ),
-        );
-    }
+    let name = profile.time_zone.as_str();
+    let advice = "use an IANA name such as Europe/Berlin or UTC";
+    let message = if name.trim().is_empty() {
+        format!("must not be empty; {advice}")
+    } else if NOT_PLACE_TIME_ZONES
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name))
+    {
+        format!("`{}` is not the time zone of a place; {advice}", quote_text(name))
+    } else if name.starts_with(['+', '-']) {
+        format!(
+            "`{}` is a UTC offset, which is only accepted per record in fields.time_zone; {advice}",
+            quote_text(name)
+        )
+    } else if jiff::tz::TimeZone::get(name).is_err() {
+        format!("`{}` is not an IANA time zone name; {advice}", quote_text(name))
+    } else {
+        return;
+    };
+    push(problems, "time_zone", message);
 }
 
 fn single_ascii_char(value: &str) -> Option<u8> {
@@ -1429,6 +1444,37 @@ mod tests {
         assert_eq!(names.len(), SUPPORTED_ENCODINGS.len());
         for name in names {
             assert!(encoding_rs::Encoding::for_label(name.as_bytes()).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn time_zones_that_are_not_places_are_rejected() {
+        for name in ["localtime", "Factory", "FACTORY", "posixrules"] {
+            let message = only_problem(&with(|p| p["time_zone"] = json!(name)));
+            assert_eq!(
+                message,
+                format!("time_zone: `{name}` is not the time zone of a place; use an IANA name such as Europe/Berlin or UTC")
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_time_zone_and_offset() {
+        let message = only_problem(&with(|p| p["time_zone"] = json!("Europe/Berlinn")));
+        assert_eq!(
+            message,
+            "time_zone: `Europe/Berlinn` is not an IANA time zone name; use an IANA name such as Europe/Berlin or UTC"
+        );
+        let message = only_problem(&with(|p| p["time_zone"] = json!("+02:00")));
+        assert!(message.contains("is a UTC offset, which is only accepted per record in fields.time_zone"), "{message}");
+        let message = only_problem(&with(|p| p["time_zone"] = json!("")));
+        assert_eq!(message, "time_zone: must not be empty; use an IANA name such as Europe/Berlin or UTC");
+    }
+
+    #[test]
+    fn real_time_zones_are_accepted() {
+        for name in ["UTC", "Europe/Berlin", "europe/berlin", "America/Chicago", "Etc/GMT+2"] {
+            assert_accepted(&with(|p| p["time_zone"] = json!(name)));
         }
     }
 
