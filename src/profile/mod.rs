@@ -3,12 +3,19 @@
 //!
 //! `docs/profile.md` documents every option with an example. This module holds the serde
 //! types; `validate` checks what serde cannot and reports each problem with its JSON path.
+//!
+//! The enums that accept several JSON shapes implement `Deserialize` by hand, so that a
+//! wrong value gets a message that names it and the accepted shapes.
 
 mod validate;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 pub use validate::{parse_profile, ProfileError};
 
@@ -95,11 +102,80 @@ pub enum Compression {
     Gzip,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+/// The file layout, chosen by the JSON key `type`: `"delimited"` or `"fixed-width"`.
+#[derive(Debug, Clone)]
 pub enum Format {
     Delimited(DelimitedFormat),
     FixedWidth(FixedWidthFormat),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum FormatType {
+    Delimited,
+    FixedWidth,
+}
+
+/// The keys of both format types, with `type` first. The profile reader visits an object's
+/// keys in this order, so `type` is known before the other keys are read and their errors
+/// keep their own JSON paths.
+const FORMAT_KEYS: &[&str] = &[
+    "type",
+    "delimiter",
+    "quote",
+    "header",
+    "columns",
+    "skip_lines",
+    "multiline_quotes",
+    "record_length",
+];
+
+impl<'de> Deserialize<'de> for Format {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Format, D::Error> {
+        deserializer.deserialize_struct("Format", FORMAT_KEYS, FormatVisitor)
+    }
+}
+
+struct FormatVisitor;
+
+impl<'de> Visitor<'de> for FormatVisitor {
+    type Value = Format;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"an object with `type` "delimited" or "fixed-width""#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Format, A::Error> {
+        let Some(first_key) = map.next_key::<String>()? else {
+            return Err(de::Error::missing_field("type"));
+        };
+        if first_key == "type" {
+            let format_type: FormatType = map.next_value()?;
+            let rest = MapAccessDeserializer::new(map);
+            return match format_type {
+                FormatType::Delimited => DelimitedFormat::deserialize(rest).map(Format::Delimited),
+                FormatType::FixedWidth => FixedWidthFormat::deserialize(rest).map(Format::FixedWidth),
+            };
+        }
+
+        // This deserializer does not put `type` first, so buffer the object. Errors of the
+        // other keys then name only `format`, not their own paths.
+        let mut object = Map::new();
+        object.insert(first_key, map.next_value::<Value>()?);
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            object.insert(key, value);
+        }
+        let format_type = object
+            .remove("type")
+            .ok_or_else(|| de::Error::missing_field("type"))?;
+        let format_type = FormatType::deserialize(format_type).map_err(de::Error::custom)?;
+        let rest = Value::Object(object);
+        match format_type {
+            FormatType::Delimited => DelimitedFormat::deserialize(rest).map(Format::Delimited),
+            FormatType::FixedWidth => FixedWidthFormat::deserialize(rest).map(Format::FixedWidth),
+        }
+        .map_err(de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,12 +213,56 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct FixedWidthFormat {
     /// Named column ranges `[start, end]`: zero-based character positions, end excluded.
+    #[serde(deserialize_with = "column_ranges")]
     pub columns: BTreeMap<String, [usize; 2]>,
     #[serde(default)]
     pub skip_lines: usize,
     /// The expected length of a record in characters; a shorter line is a bad record.
     #[serde(default)]
     pub record_length: Option<usize>,
+}
+
+fn column_ranges<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, [usize; 2]>, D::Error> {
+    let ranges = BTreeMap::<String, ColumnRange>::deserialize(deserializer)?;
+    Ok(ranges.into_iter().map(|(name, range)| (name, range.0)).collect())
+}
+
+/// A fixed-width range `[start, end]`, read with a message that shows the expected form.
+struct ColumnRange([usize; 2]);
+
+impl<'de> Deserialize<'de> for ColumnRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ColumnRange, D::Error> {
+        deserializer.deserialize_any(ColumnRangeVisitor)
+    }
+}
+
+struct ColumnRangeVisitor;
+
+impl<'de> Visitor<'de> for ColumnRangeVisitor {
+    type Value = ColumnRange;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a range [start, end] of 0-based character positions, such as [0, 20]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ColumnRange, A::Error> {
+        let Some(start) = seq.next_element::<usize>()? else {
+            return Err(de::Error::invalid_length(0, &self));
+        };
+        let Some(end) = seq.next_element::<usize>()? else {
+            return Err(de::Error::invalid_length(1, &self));
+        };
+        let mut length = 2;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            length += 1;
+        }
+        if length != 2 {
+            return Err(de::Error::invalid_length(length, &self));
+        }
+        Ok(ColumnRange([start, end]))
+    }
 }
 
 /// How profile fields map to Connect's `TrackingInfo` and `TrackEvent` fields.
@@ -191,20 +311,104 @@ pub struct Fields {
     pub packaging: Option<FieldSpec>,
 }
 
-/// One mapped field: a column name, or an object with options.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// One mapped field: a column name or index, or an object with options.
+#[derive(Debug, Clone)]
 pub enum FieldSpec {
     Column(ColumnRef),
     Full(FieldOptions),
 }
 
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<FieldSpec, D::Error> {
+        deserializer.deserialize_any(FieldSpecVisitor)
+    }
+}
+
+struct FieldSpecVisitor;
+
+impl<'de> Visitor<'de> for FieldSpecVisitor {
+    type Value = FieldSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a column name (text), a 0-based column index (whole number >= 0) or an object with options such as `column` and `format`",
+        )
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<FieldSpec, E> {
+        ColumnRefVisitor.visit_u64(value).map(FieldSpec::Column)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<FieldSpec, E> {
+        ColumnRefVisitor.visit_i64(value).map(FieldSpec::Column)
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<FieldSpec, E> {
+        ColumnRefVisitor.visit_f64(value).map(FieldSpec::Column)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<FieldSpec, E> {
+        Ok(FieldSpec::Column(ColumnRef::Name(value.to_string())))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldSpec, A::Error> {
+        FieldOptions::deserialize(MapAccessDeserializer::new(map)).map(FieldSpec::Full)
+    }
+}
+
 /// A column named in the header or in `format.columns`, or a zero-based index.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnRef {
     Index(usize),
     Name(String),
+}
+
+impl<'de> Deserialize<'de> for ColumnRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ColumnRef, D::Error> {
+        deserializer.deserialize_any(ColumnRefVisitor)
+    }
+}
+
+struct ColumnRefVisitor;
+
+impl ColumnRefVisitor {
+    fn not_a_column<E: de::Error>(value: impl fmt::Display) -> E {
+        E::custom(format_args!(
+            "{value} is not a column; use a column name (text) or a 0-based column index (whole number >= 0)"
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for ColumnRefVisitor {
+    type Value = ColumnRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a column name (text) or a 0-based column index (whole number >= 0)")
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<ColumnRef, E> {
+        usize::try_from(value)
+            .map(ColumnRef::Index)
+            .map_err(|_| Self::not_a_column(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<ColumnRef, E> {
+        match u64::try_from(value) {
+            Ok(value) => self.visit_u64(value),
+            Err(_) => Err(Self::not_a_column(value)),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<ColumnRef, E> {
+        match validate::whole_number(value) {
+            Some(index) => self.visit_u64(index),
+            None => Err(Self::not_a_column(validate::format_number(value))),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<ColumnRef, E> {
+        Ok(ColumnRef::Name(value.to_string()))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -247,15 +451,50 @@ impl FieldSpec {
 }
 
 /// A status table entry: a standardized code, or an object with a description.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum StatusEntry {
     Code(StandardizedStatus),
     Full {
         status: StandardizedStatus,
-        #[serde(default)]
         description: Option<String>,
     },
+}
+
+/// The object form of a status entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusOptions {
+    status: StandardizedStatus,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for StatusEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StatusEntry, D::Error> {
+        deserializer.deserialize_any(StatusEntryVisitor)
+    }
+}
+
+struct StatusEntryVisitor;
+
+impl<'de> Visitor<'de> for StatusEntryVisitor {
+    type Value = StatusEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"a Connect status such as "DE", or an object such as {"status": "DE", "description": "Delivered"}"#)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<StatusEntry, E> {
+        StandardizedStatusVisitor.visit_str(value).map(StatusEntry::Code)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StatusEntry, A::Error> {
+        let options = StatusOptions::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(StatusEntry::Full {
+            status: options.status,
+            description: options.description,
+        })
+    }
 }
 
 impl StatusEntry {
@@ -274,7 +513,7 @@ impl StatusEntry {
 }
 
 /// Connect's `StandardizedStatusCodes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StandardizedStatus {
     /// Unknown.
     UN,
@@ -295,6 +534,17 @@ pub enum StandardizedStatus {
 }
 
 impl StandardizedStatus {
+    pub const ALL: [StandardizedStatus; 8] = [
+        StandardizedStatus::UN,
+        StandardizedStatus::AC,
+        StandardizedStatus::IT,
+        StandardizedStatus::DE,
+        StandardizedStatus::EX,
+        StandardizedStatus::AT,
+        StandardizedStatus::NY,
+        StandardizedStatus::SP,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StandardizedStatus::UN => "UN",
@@ -306,6 +556,40 @@ impl StandardizedStatus {
             StandardizedStatus::NY => "NY",
             StandardizedStatus::SP => "SP",
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for StandardizedStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StandardizedStatus, D::Error> {
+        deserializer.deserialize_any(StandardizedStatusVisitor)
+    }
+}
+
+struct StandardizedStatusVisitor;
+
+impl<'de> Visitor<'de> for StandardizedStatusVisitor {
+    type Value = StandardizedStatus;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Connect status: one of UN, AC, IT, DE, EX, AT, NY, SP")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<StandardizedStatus, E> {
+        if let Some(status) = StandardizedStatus::ALL.into_iter().find(|status| status.as_str() == value) {
+            return Ok(status);
+        }
+        let hint = if StandardizedStatus::ALL
+            .iter()
+            .any(|status| status.as_str().eq_ignore_ascii_case(value))
+        {
+            "; the codes are upper case"
+        } else {
+            ""
+        };
+        Err(E::custom(format_args!(
+            "`{}` is not a Connect status; use one of UN, AC, IT, DE, EX, AT, NY, SP{hint}",
+            validate::quote_text(value)
+        )))
     }
 }
 
