@@ -95,7 +95,11 @@ pub fn check_format(format: &str) -> Result<(), String> {
         .map_err(|error| error.to_string())?;
     jiff::fmt::strtime::format(format, &sample)
         .map(|_| ())
-        .map_err(|error| format!("`{format}` is not a valid strftime format: {error}"))
+        .map_err(|error| {
+            let reason = error.to_string();
+            let reason = reason.strip_prefix("strftime formatting failed: ").unwrap_or(&reason).to_string();
+            format!("`{format}` is not a valid strftime format ({reason}); use directives such as %Y, %m, %d, %H, %M, %S and %z")
+        })
 }
 
 /// A digits-only format compiled to fixed positions, the common case in carrier files.
@@ -324,9 +328,10 @@ impl ZoneCache {
     }
 }
 
-/// Zone names in the time zone database that are not a place's time: `localtime` is the
-/// machine's own zone, `Factory` has no offset, and `posixrules` is a template.
-pub const NOT_PLACE_ZONES: [&str; 3] = ["localtime", "Factory", "posixrules"];
+/// Names in the time zone database that are not the time zone of a place. `localtime` and
+/// `posixrules` are links to zones chosen when the database was built (zic -l and -p), and
+/// `Factory` means that no time zone was set.
+pub const NOT_PLACE_ZONES: [&str; 3] = ["localtime", "posixrules", "Factory"];
 
 fn parse_zone(value: &str) -> Result<TimeZone, String> {
     if value.eq_ignore_ascii_case("z") {
@@ -412,6 +417,15 @@ mod tests {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
         let stamp = parser.parse("20220327023000", &berlin()).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2022-03-27T01:30:00Z");
+    }
+
+    #[test]
+    fn unknown_directive_message() {
+        assert_eq!(
+            check_format("%Y-%K").unwrap_err(),
+            "`%Y-%K` is not a valid strftime format (found unrecognized specifier directive `K`); use directives such as %Y, %m, %d, %H, %M, %S and %z"
+        );
+        assert!(check_format("%d.%m.%Y %H:%M").is_ok());
     }
 
     #[test]

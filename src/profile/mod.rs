@@ -7,6 +7,7 @@
 //! The enums that accept several JSON shapes implement `Deserialize` by hand, so that a
 //! wrong value gets a message that names it and the accepted shapes.
 
+mod read;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -400,9 +401,9 @@ impl<'de> Visitor<'de> for ColumnRefVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<ColumnRef, E> {
-        match validate::whole_number(value) {
+        match read::whole_number(value) {
             Some(index) => self.visit_u64(index),
-            None => Err(Self::not_a_column(validate::format_number(value))),
+            None => Err(Self::not_a_column(read::format_number(value))),
         }
     }
 
@@ -588,7 +589,7 @@ impl<'de> Visitor<'de> for StandardizedStatusVisitor {
         };
         Err(E::custom(format_args!(
             "`{}` is not a Connect status; use one of UN, AC, IT, DE, EX, AT, NY, SP{hint}",
-            validate::quote_text(value)
+            read::quote_text(value)
         )))
     }
 }
