@@ -141,8 +141,10 @@ export interface ImportOptions {
    */
   signal?: AbortSignal | null;
   /**
-   * A file path or http(s) URL that replaces the profile's source. A `URL` object may be
-   * http:, https: or file:.
+   * A file path or URL that replaces the profile's source, as a string or a `URL` object.
+   * The URL may be http:, https: (the scheme in any case, as in `HTTPS://`) or file:, which
+   * is read as a local path. A string with another scheme followed by `//`, such as
+   * `ftp://`, is rejected with `OPTION_INVALID`. Other strings are paths.
    */
   source?: string | URL | null;
   /** Items per native call, from 1 to 1000000; the default is 256. */
@@ -150,6 +152,11 @@ export interface ImportOptions {
   /**
    * Called with the counts when the import reaches the end of its source, before a fatal
    * error rejects it. It is not called after an abort or an early `return()`.
+   *
+   * An exception thrown by onSummary never hides how the import ended. After a fatal
+   * error, the generator throws the import's error, and its
+   * `details.on_summary_error` contains the exception's message. After an import without
+   * a fatal error, the generator rethrows the exception.
    */
   onSummary?: ((summary: ImportSummary) => void) | null;
 }
@@ -158,6 +165,9 @@ export interface ImportOptions {
  * Returns an async generator of the imported items. The first `next()` rejects with a 400
  * `REQUEST_INVALID` error when the request is not an object, its `metadata` is neither an
  * object nor null, or it cannot be converted to JSON (BigInt values, circular references).
+ * It also rejects a string or key with a lone UTF-16 surrogate, NaN or ±Infinity, and
+ * objects and arrays nested more than 100 levels deep, anywhere in the request.
+ * `details.path` names the value, as in `request.metadata.account`.
  * Null or undefined options mean no options.
  *
  * Stopping: `return()` or `throw()` called while a `next()` is still pending takes effect
@@ -183,11 +193,18 @@ export type CarrierProfile = Record<string, unknown>;
 
 /**
  * Validates the profile (an object or JSON text); throws a 400 `PROFILE_INVALID` error
- * listing every problem, also when the object cannot be converted to JSON.
+ * listing every problem, also when the object cannot be converted to JSON. JSON text may
+ * start with a byte order mark. A string or key with a lone UTF-16 surrogate, NaN or
+ * ±Infinity, and nesting more than 100 levels deep are reported with their JSON path.
  */
 export function createCarrier(profile: CarrierProfile | string): Carrier;
 
-/** ImportTrackingEvents with the profile from connect-tracking.json. */
+/**
+ * ImportTrackingEvents with the profile from connect-tracking.json. The first `next()`
+ * rejects with 400 `PROFILE_NOT_FOUND` when no profile file is found or it cannot be read,
+ * and with 400 `PROFILE_INVALID` naming the file in the message and in
+ * `details.profile_file` when the profile is invalid.
+ */
 export const ImportTrackingEvents: ImportTrackingEventsFunction;
 
 /** Track with the profile from connect-tracking.json. */

@@ -10,21 +10,22 @@ const path = require('node:path');
 const { NativeProfile, checkProfile } = require('./binding.js');
 const { decodeBatch } = require('./lib/decode.js');
 const { ConnectTrackingError, fromNative, badRequest } = require('./lib/errors.js');
-const { profileToJson, requestToJson, importOptions } = require('./lib/arguments.js');
+const { profileToJson, profileInvalid, requestToJson, importOptions } = require('./lib/arguments.js');
+const { readTextFile, describeReadError } = require('./lib/files.js');
 
 const PROFILE_FILE = 'connect-tracking.json';
 
 // Validates a profile (an object or JSON text) and returns { Track, ImportTrackingEvents }.
 function createCarrier(profile) {
-  const json = profileToJson(profile);
+  return buildCarrier(profile);
+}
+
+// `file` is the profile file that the JSON text `profile` was read from, for the message
+// and details.profile_file of a PROFILE_INVALID error.
+function buildCarrier(profile, file) {
+  const json = profileToJson(profile, file);
   const problems = checkProfile(json);
-  if (problems.length > 0) {
-    const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
-    throw badRequest(`invalid carrier profile:\n${lines.join('\n')}`, 'PROFILE_INVALID', {
-      code: 'PROFILE_INVALID',
-      problems: problems.map((problem) => ({ path: problem.path, message: problem.message })),
-    });
-  }
+  if (problems.length > 0) throw profileInvalid(problems, file);
   const native = new NativeProfile(json);
 
   return {
@@ -50,7 +51,7 @@ async function* importEvents(native, request, options) {
   const requestJson = requestToJson(request);
   throwIfAborted(signal);
 
-  const job = native.startImport(requestJson, source, batchSize);
+  const job = startImport(native, requestJson, source, batchSize);
   const onAbort = () => job.close();
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -74,14 +75,46 @@ async function* importEvents(native, request, options) {
 
       const end = batch.end;
       if (end) {
-        if (onSummary) onSummary({ ...end.summary });
-        if (end.error) throw fromNative(end.error);
+        const importError = end.error ? fromNative(end.error) : null;
+        if (onSummary) callOnSummary(onSummary, end.summary, importError);
+        if (importError) throw importError;
         return;
       }
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
     job.close();
+  }
+}
+
+// Starts the native import. requestToJson has checked the request, so an error here is a
+// request that Rust still cannot read (400) or a bug (500), never a raw N-API error.
+function startImport(native, requestJson, source, batchSize) {
+  try {
+    return native.startImport(requestJson, source, batchSize);
+  } catch (error) {
+    const message = String(error?.message ?? error);
+    const rejection = message.startsWith('the request is not valid JSON')
+      ? badRequest(`the ImportTrackingEvents request cannot be read: ${message}`, 'REQUEST_INVALID', { code: 'REQUEST_INVALID' })
+      : new ConnectTrackingError(500, `connect-tracking could not start the import (${message}); please report this`, {
+          code: 'INTERNAL',
+          details: { code: 'INTERNAL' },
+          isIntentional: false,
+        });
+    rejection.cause = error;
+    throw rejection;
+  }
+}
+
+// Calls onSummary. An exception from it is rethrown when the import succeeded. When the
+// import failed, the import's error is still the one thrown, and its
+// details.on_summary_error contains the exception's message.
+function callOnSummary(onSummary, summary, importError) {
+  try {
+    onSummary({ ...summary });
+  } catch (error) {
+    if (!importError) throw error;
+    importError.details = { ...importError.details, on_summary_error: String(error?.message ?? error) };
   }
 }
 
@@ -123,19 +156,30 @@ function loadDefaultCarrier() {
   const file = findProfileFile();
   if (!file) {
     throw badRequest(
-      `${PROFILE_FILE} was not found in ${process.cwd()} or its parent directories; put the carrier profile at the app's root or set CONNECT_TRACKING_PROFILE to its path`,
+      `no carrier profile was found: ${PROFILE_FILE} is not in ${process.cwd()} or any of its parent directories, and CONNECT_TRACKING_PROFILE is not set; create ${PROFILE_FILE} at the app's root or set CONNECT_TRACKING_PROFILE to the profile's path`,
       'PROFILE_NOT_FOUND',
-      { code: 'PROFILE_NOT_FOUND' },
+      { code: 'PROFILE_NOT_FOUND', directory: process.cwd() },
     );
   }
   let text;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (error) {
-    throw badRequest(`cannot read ${file}: ${error.message}`, 'PROFILE_NOT_FOUND', { code: 'PROFILE_NOT_FOUND', file });
+    throw profileNotReadable(file, error);
   }
-  defaultCarrier = createCarrier(text);
+  defaultCarrier = buildCarrier(text, file);
   return defaultCarrier;
+}
+
+// Returns the PROFILE_NOT_FOUND error for a profile file that cannot be read.
+function profileNotReadable(file, error) {
+  const reason = describeReadError(error);
+  const message = process.env.CONNECT_TRACKING_PROFILE
+    ? `the carrier profile ${file}, named by CONNECT_TRACKING_PROFILE, ${reason}; set CONNECT_TRACKING_PROFILE to the profile's path, or unset it to use ${PROFILE_FILE} at the app's root`
+    : `the carrier profile ${file} ${reason}; make it a readable JSON file, or set CONNECT_TRACKING_PROFILE to the profile's path`;
+  const rejection = badRequest(message, 'PROFILE_NOT_FOUND', { code: 'PROFILE_NOT_FOUND', profile_file: file });
+  rejection.cause = error;
+  return rejection;
 }
 
 // The Connect functions with the profile from connect-tracking.json.

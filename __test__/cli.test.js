@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const test = require('node:test');
+const { pathToFileURL } = require('node:url');
 
 const { assertValidItem } = require('./helpers/spec.js');
 
@@ -40,13 +41,17 @@ async function assertFails(args, message) {
   assert.equal(stdout, '');
 }
 
-// Writes `text` to a metadata file in a fresh temporary directory and returns its path.
-function metadataFile(t, text) {
+// Writes `text` to the file `name` in a fresh temporary directory and returns its path.
+function temporaryFile(t, name, text) {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-cli-'));
   t.after(() => fs.rmSync(directory, { recursive: true, force: true }));
-  const file = path.join(directory, 'metadata.json');
+  const file = path.join(directory, name);
   fs.writeFileSync(file, text);
   return file;
+}
+
+function metadataFile(t, text) {
+  return temporaryFile(t, 'metadata.json', text);
 }
 
 test.describe('--metadata file that is not an object', () => {
@@ -133,4 +138,56 @@ test('--name=value options run the import', async (t) => {
   const items = lines.map((line) => JSON.parse(line));
   for (const item of items) assertValidItem(item);
   assert.equal(items[0].tracking_info.tracking_number, '01865046755363');
+});
+
+test.describe('files with a byte order mark', () => {
+  test('profile with a BOM runs the import', async (t) => {
+    const text = fs.readFileSync(path.join(ROOT, PROFILE), 'utf8');
+    const profile = temporaryFile(t, 'profile.json', `\ufeff${text}`);
+    const { status, stdout } = await runCli(['import', '--profile', profile, '--source', DPD_FILE]);
+
+    assert.equal(status, 0);
+    assert.equal(stdout.split('\n').length - 1, DPD_PARCELS);
+  });
+
+  test('metadata file with a BOM is read', async (t) => {
+    const file = metadataFile(t, '\ufeff{"dpd_customer_number":"12345"}\n');
+    const { status, stdout } = await runCli(['import', '--profile', PROFILE, '--metadata', file, '--source', DPD_FILE]);
+
+    assert.equal(status, 0);
+    assert.equal(stdout.split('\n').length - 1, DPD_PARCELS);
+  });
+});
+
+test.describe('unreadable files', () => {
+  test('missing profile names the option', async () => {
+    await assertFails(
+      ['import', '--profile', 'examples/profiles/missing.json', '--source', DPD_FILE],
+      'the profile examples/profiles/missing.json does not exist; check --profile',
+    );
+  });
+
+  test('metadata directory names the option', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--metadata', 'examples', '--source', DPD_FILE],
+      'the metadata file examples is a directory, not a file; check --metadata',
+    );
+  });
+});
+
+test.describe('--source URLs', () => {
+  test('file:// URL is read as a path', async () => {
+    const source = pathToFileURL(path.join(ROOT, DPD_FILE)).href;
+    const { status, stdout } = await runCli(['import', '--profile', PROFILE, '--source', source]);
+
+    assert.equal(status, 0);
+    assert.equal(stdout.split('\n').length - 1, DPD_PARCELS);
+  });
+
+  test('ftp:// URL exits 1 with OPTION_INVALID', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--source', 'ftp://127.0.0.1/SCANINFO.csv'],
+      'import failed (status 400): options.source ftp://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
+    );
+  });
 });

@@ -99,6 +99,26 @@ test('line longer than 4 MiB', async (t) => {
   });
 });
 
+test('small file with CR line breaks', async () => {
+  const file = writeFile('carriage-returns-small.csv', 'TN;TS;CODE\rA1;20240102100000;05\rA2;20240102100000;05\r');
+  const { items, error, summary } = await runImport(profileFor({ path: file }));
+
+  assert.deepEqual(items, []);
+  assertFatal(error, 520, 'HEADER_INVALID');
+  assert.equal(error.message, `${file}:1: the header row contains a carriage return (CR) without a line feed, so the file probably uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF`);
+  assert.equal(summary.records, 0);
+});
+
+test('column index past the header', async () => {
+  const file = writeFile('index.csv', 'TN;TS;CODE\nA1;20240102100000;05\n');
+  const profile = profileFor({ path: file });
+  profile.fields.event_code = 7;
+  const { error } = await runImport(profile);
+
+  assertFatal(error, 400, 'COLUMN_NOT_FOUND');
+  assert.equal(error.message, `fields.event_code: column index 7 is past the 3 columns of the header of ${file} (indexes start at 0); fix the index in the profile`);
+});
+
 test('file without a header row', async (t) => {
   await t.test('blank lines only', async () => {
     const file = writeFile('blank.csv', '\n   \n\t\n');
@@ -352,10 +372,11 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
-  await t.test('deflate content encoding is decoded', async () => {
-    const server = await startServer(serveBuffer(zlib.deflateSync(body), { headers: { 'Content-Encoding': 'deflate' } }));
+  await t.test('gzip content encoding is decoded', async () => {
+    const server = await startServer(serveBuffer(zlib.gzipSync(body), { headers: { 'Content-Encoding': 'gzip' } }));
     try {
-      const { items, error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+      const profile = profileFor({ url: `${server.url}/file.csv` }, { compression: 'none' });
+      const { items, error } = await runImport(profile);
 
       assert.equal(error, null);
       assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
@@ -364,14 +385,43 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
+  await t.test('cut gzip content encoding is GZIP_INVALID', async () => {
+    const gzip = zlib.gzipSync(body);
+    const server = await startServer(serveBuffer(gzip.subarray(0, gzip.length - 8), { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assertFatal(error, 520, 'GZIP_INVALID');
+      assert.ok(error.message.startsWith(`${server.url}/file.csv is not a complete gzip stream`), error.message);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('redirect to ftp is refused', async () => {
+    const server = await startServer((request, response) => {
+      response.writeHead(302, { Location: 'ftp://127.0.0.1/file.csv' });
+      response.end();
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.match(error.message, /the server redirected to ftp:\/\/127\.0\.0\.1\/file\.csv, which is not an http or https address/);
+      assert.match(error.message, /set source.url to the final address of the file$/);
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.test('unknown content encoding is refused', async () => {
-    const server = await startServer(serveBuffer(zlib.brotliCompressSync(body), { headers: { 'Content-Encoding': 'br' } }));
+    const server = await startServer(serveBuffer(zlib.deflateSync(body), { headers: { 'Content-Encoding': 'deflate' } }));
     try {
       const { items, error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
 
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'SOURCE_ENCODING_UNSUPPORTED');
-      assert.equal(error.message, `GET ${server.url}/file.csv returned the body with Content-Encoding "br", which is not supported (gzip and deflate are); ask the carrier to send it uncompressed or gzip-compressed`);
+      assert.equal(error.message, `GET ${server.url}/file.csv returned the body with Content-Encoding "deflate", which is not supported (gzip is); ask the carrier to send it uncompressed or gzip-compressed`);
     } finally {
       await server.close();
     }

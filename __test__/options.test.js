@@ -6,7 +6,9 @@
 // DPD SCANINFO file (26 records, 21 parcels).
 
 const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const test = require('node:test');
 const { pathToFileURL } = require('node:url');
@@ -366,4 +368,411 @@ test('return() waits for a pending next()', async () => {
   } finally {
     await server.close();
   }
+});
+
+// Returns an object nested `levels` deep: { a: { a: ... { a: 'x' } } }.
+function nested(levels) {
+  let value = 'x';
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
+
+test.describe('request values JSON cannot carry', () => {
+  // The request is level 1 and metadata level 2, so the unused key may nest 98 objects.
+  test('metadata nested 100 levels is read', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    const items = await importAll(carrier, { ...REQUEST, metadata: { unused: nested(98) } });
+
+    assert.equal(items.length, DPD_PARCELS);
+  });
+
+  test('metadata nested 101 levels is 400', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { unused: nested(99) } }),
+      requestInvalid(
+        'request.metadata.unused is nested more than 100 levels deep, counted from the request; flatten the value or leave it out of the request',
+        { field: 'metadata', path: 'request.metadata.unused' },
+      ),
+    );
+  });
+
+  test('metadata nested 3000 levels is 400', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { dpd_customer_number: '12345', unused: nested(3000) } }),
+      requestInvalid(
+        'request.metadata.unused is nested more than 100 levels deep, counted from the request; flatten the value or leave it out of the request',
+        { field: 'metadata', path: 'request.metadata.unused' },
+      ),
+    );
+  });
+
+  test('lone surrogate in metadata is 400', async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { dpd_customer_number: '123\ud800' } }),
+      requestInvalid(
+        "request.metadata.dpd_customer_number '123\\ud800' contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or pass the whole character",
+        { field: 'metadata', path: 'request.metadata.dpd_customer_number' },
+      ),
+    );
+  });
+
+  test('lone surrogate in a metadata key is 400', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { 'note\udc00': 'x' } }),
+      requestInvalid(
+        "request.metadata has the key 'note\\udc00', which contains a lone UTF-16 surrogate and so is not valid Unicode text; rename the key",
+        { field: 'metadata', path: 'request.metadata' },
+      ),
+    );
+  });
+
+  test('lone surrogate outside metadata is 400', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, connection_name: 'DPD \udbff' }),
+      requestInvalid(
+        "request.connection_name 'DPD \\udbff' contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or pass the whole character",
+        { field: 'connection_name', path: 'request.connection_name' },
+      ),
+    );
+  });
+
+  test('surrogate pair in metadata is read', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    const items = await importAll(carrier, { ...REQUEST, metadata: { note: 'parcel \ud83d\udce6' } });
+
+    assert.equal(items.length, DPD_PARCELS);
+  });
+
+  test('NaN metadata is 400', async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { dpd_customer_number: NaN } }),
+      requestInvalid(
+        'request.metadata.dpd_customer_number is NaN, which is not a number JSON can hold; pass a finite number or a string',
+        { field: 'metadata', path: 'request.metadata.dpd_customer_number' },
+      ),
+    );
+  });
+
+  test('Infinity in a metadata array is 400', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, { ...REQUEST, metadata: { limits: [1, -Infinity] } }),
+      requestInvalid(
+        'request.metadata.limits[1] is -Infinity, which is not a number JSON can hold; pass a finite number or a string',
+        { field: 'metadata', path: 'request.metadata.limits[1]' },
+      ),
+    );
+  });
+});
+
+test.describe('profile values JSON cannot carry', () => {
+  function profileInvalid(problemPath, problemMessage) {
+    return badRequest('PROFILE_INVALID', `invalid carrier profile:\n  ${problemPath}: ${problemMessage}`, {
+      code: 'PROFILE_INVALID',
+      problems: [{ path: problemPath, message: problemMessage }],
+    });
+  }
+
+  const numbers = [
+    { name: 'NaN', value: NaN },
+    { name: 'Infinity', value: Infinity },
+  ];
+  for (const { name, value } of numbers) {
+    test(`${name} names its path`, () => {
+      const profile = { ...DPD_LOCAL_PROFILE, grouping: { max_open_shipments: value } };
+      assert.throws(
+        () => createCarrier(profile),
+        profileInvalid('grouping.max_open_shipments', `${name} is not a number JSON can hold; write a number`),
+      );
+    });
+  }
+
+  test('lone surrogate in a value names its path', () => {
+    const profile = { ...DPD_LOCAL_PROFILE, carrier_name: 'DPD \ud800' };
+    assert.throws(
+      () => createCarrier(profile),
+      profileInvalid(
+        'carrier_name',
+        "'DPD \\ud800' contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or write the whole character",
+      ),
+    );
+  });
+
+  test('lone surrogate in JSON text names its path', () => {
+    // JSON.stringify writes the lone surrogate as the escape \ud800.
+    const text = JSON.stringify({ ...DPD_LOCAL_PROFILE, fields: { ...DPD_PROFILE.fields, city: 'CITY\ud800' } });
+    assert.throws(
+      () => createCarrier(text),
+      profileInvalid(
+        'fields.city',
+        "'CITY\\ud800' contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or write the whole character",
+      ),
+    );
+  });
+
+  test('lone surrogate in a key names its object', () => {
+    const profile = { ...DPD_LOCAL_PROFILE, statuses: { ...DPD_PROFILE.statuses, '\udc0013': 'DE' } };
+    assert.throws(
+      () => createCarrier(profile),
+      profileInvalid('statuses', "the key '\\udc0013' contains a lone UTF-16 surrogate, which is not valid Unicode text; rename the key"),
+    );
+  });
+
+  test('nesting 3000 levels names its path', () => {
+    const profile = { ...DPD_LOCAL_PROFILE, statuses: { ...DPD_PROFILE.statuses, 99: nested(3000) } };
+    assert.throws(
+      () => createCarrier(profile),
+      profileInvalid(
+        'statuses.99',
+        "objects and arrays are nested more than 100 levels deep, counted from the profile's root; no profile option needs more than a few levels",
+      ),
+    );
+  });
+});
+
+test.describe('profile text with a byte order mark', () => {
+  test('createCarrier reads it', async () => {
+    const text = `\ufeff${JSON.stringify(DPD_LOCAL_PROFILE, null, 2)}\n`;
+    const items = await importAll(createCarrier(text), REQUEST);
+
+    assert.equal(items.length, DPD_PARCELS);
+    assert.equal(items[0].tracking_info.tracking_number, FIRST_DPD_PARCEL);
+  });
+});
+
+test.describe('options.source strings', () => {
+  test('upper-case HTTP:// is downloaded', async () => {
+    const server = await startServer(serveBuffer(fs.readFileSync(DPD_FILE)));
+    try {
+      const carrier = createCarrier(DPD_PROFILE);
+      const source = `HTTP://127.0.0.1:${server.port}/SCANINFO.csv`;
+      const items = await importAll(carrier, REQUEST, { source });
+
+      assert.equal(items.length, DPD_PARCELS);
+      assert.deepEqual(
+        server.requests.map((request) => request.url),
+        ['/SCANINFO.csv'],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('file:// string is read as a path', async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    const items = await importAll(carrier, REQUEST, { source: pathToFileURL(DPD_FILE).href });
+
+    assert.equal(items.length, DPD_PARCELS);
+    assert.equal(items[0].tracking_info.tracking_number, FIRST_DPD_PARCEL);
+  });
+
+  test('ftp:// string is 400 OPTION_INVALID', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, REQUEST, { source: 'FTP://127.0.0.1/SCANINFO.csv' }),
+      optionInvalid(
+        'source',
+        'options.source FTP://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
+      ),
+    );
+  });
+
+  test('file:// string with a host is 400 OPTION_INVALID', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, REQUEST, { source: 'file://carrier-host/SCANINFO.csv' }),
+      optionInvalid(
+        'source',
+        'options.source file://carrier-host/SCANINFO.csv is not a local file URL (File URL host must be "localhost" or empty on linux); pass a file path or a file:/// URL',
+      ),
+    );
+  });
+
+  test('lone surrogate is 400 OPTION_INVALID', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    await assert.rejects(
+      importAll(carrier, REQUEST, { source: `${DPD_FILE}\ud800` }),
+      optionInvalid(
+        'source',
+        `options.source '${DPD_FILE}\\ud800' (string) contains a lone UTF-16 surrogate, which is not valid Unicode text; pass the path or URL as it is written`,
+      ),
+    );
+  });
+});
+
+test.describe('onSummary that throws', () => {
+  test('import error stays the one thrown', async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    const missing = path.join(__dirname, 'fixtures', 'real', 'missing-SCANINFO.csv');
+    const options = {
+      source: missing,
+      onSummary: () => {
+        throw new Error('summary store is offline');
+      },
+    };
+
+    await assert.rejects(importAll(carrier, REQUEST, options), (error) => {
+      assert.equal(error.name, 'ConnectTrackingError');
+      assert.equal(error.code, 'SOURCE_NOT_FOUND');
+      assert.equal(error.statusCode, 400);
+      assert.equal(error.details.code, 'SOURCE_NOT_FOUND');
+      assert.equal(error.details.source, missing);
+      assert.equal(error.details.on_summary_error, 'summary store is offline');
+      return true;
+    });
+  });
+
+  // Guards the documented choice: without an import error, the caller's exception is rethrown.
+  test('successful import rethrows it', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    const summaryError = new Error('summary store is offline');
+    const items = [];
+    const run = async () => {
+      const options = {
+        onSummary: () => {
+          throw summaryError;
+        },
+      };
+      for await (const item of carrier.ImportTrackingEvents(REQUEST, options)) items.push(item);
+    };
+
+    await assert.rejects(run(), (error) => error === summaryError);
+    assert.equal(items.length, DPD_PARCELS);
+  });
+});
+
+// The module's own ImportTrackingEvents caches the first profile it loads, so each case
+// runs in a child process with its own working directory and environment.
+test.describe('profile loaded from a file', () => {
+  const ROOT = path.join(__dirname, '..');
+  const IMPORT_SCRIPT = `
+    const { ImportTrackingEvents } = require(${JSON.stringify(ROOT)});
+    (async () => {
+      let items = 0;
+      try {
+        const request = { transaction_id: 't', metadata: {} };
+        for await (const item of ImportTrackingEvents(request, { source: process.argv[1] })) items += 1;
+        process.stdout.write(JSON.stringify({ items }));
+      } catch (error) {
+        const { name, statusCode, isIntentional, code, message, details } = error;
+        process.stdout.write(JSON.stringify({ items, error: { name, statusCode, isIntentional, code, message, details } }));
+      }
+    })();
+  `;
+
+  // Runs the default ImportTrackingEvents on the DPD file and returns { items, error }.
+  function importWithDefaultProfile(cwd, environment = {}) {
+    const env = { ...process.env, ...environment };
+    if (environment.CONNECT_TRACKING_PROFILE === undefined) delete env.CONNECT_TRACKING_PROFILE;
+    return new Promise((resolve, reject) => {
+      execFile(process.execPath, ['-e', IMPORT_SCRIPT, DPD_FILE], { cwd, env, timeout: 30_000 }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`the child process failed: ${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout));
+      });
+    });
+  }
+
+  // Creates app/ and app/sub/ in a fresh temporary directory and returns their paths.
+  function appDirectory(t) {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-app-'));
+    t.after(() => fs.rmSync(directory, { recursive: true, force: true }));
+    const sub = path.join(directory, 'app', 'sub');
+    fs.mkdirSync(sub, { recursive: true });
+    return { app: path.join(directory, 'app'), sub };
+  }
+
+  test('byte order mark is accepted', async (t) => {
+    const { app, sub } = appDirectory(t);
+    fs.writeFileSync(path.join(app, 'connect-tracking.json'), `\ufeff${JSON.stringify(DPD_PROFILE, null, 2)}\n`);
+
+    const outcome = await importWithDefaultProfile(sub);
+    assert.deepEqual(outcome, { items: DPD_PARCELS });
+  });
+
+  test('PROFILE_INVALID names the file', async (t) => {
+    const { app, sub } = appDirectory(t);
+    const file = path.join(app, 'connect-tracking.json');
+    fs.writeFileSync(file, JSON.stringify({ ...DPD_PROFILE, carrier_name: 'DPD\ud800' }));
+
+    const { items, error } = await importWithDefaultProfile(sub);
+    const problem = {
+      path: 'carrier_name',
+      message: "'DPD\\ud800' contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or write the whole character",
+    };
+    assert.equal(items, 0);
+    assert.deepEqual(error, {
+      name: 'ConnectTrackingError',
+      statusCode: 400,
+      isIntentional: true,
+      code: 'PROFILE_INVALID',
+      message: `invalid carrier profile ${file}:\n  ${problem.path}: ${problem.message}`,
+      details: { code: 'PROFILE_INVALID', profile_file: file, problems: [problem] },
+    });
+  });
+
+  test('PROFILE_INVALID from Rust names the file', async (t) => {
+    const { app } = appDirectory(t);
+    const file = path.join(app, 'carrier.json');
+    const statuses = { ...DPD_PROFILE.statuses, '01': { status: 'XX' } };
+    fs.writeFileSync(file, JSON.stringify({ ...DPD_PROFILE, statuses }));
+
+    const { error } = await importWithDefaultProfile(app, { CONNECT_TRACKING_PROFILE: 'carrier.json' });
+    assert.equal(error.code, 'PROFILE_INVALID');
+    assert.equal(error.details.profile_file, file);
+    assert.deepEqual(
+      error.details.problems.map((problem) => problem.path),
+      ['statuses.01.status'],
+    );
+    assert.equal(error.message.split('\n')[0], `invalid carrier profile ${file}:`);
+  });
+
+  test('missing CONNECT_TRACKING_PROFILE file says what to do', async (t) => {
+    const { app } = appDirectory(t);
+    const file = path.join(app, 'carrier.json');
+
+    const { error } = await importWithDefaultProfile(app, { CONNECT_TRACKING_PROFILE: 'carrier.json' });
+    assert.deepEqual(error, {
+      name: 'ConnectTrackingError',
+      statusCode: 400,
+      isIntentional: true,
+      code: 'PROFILE_NOT_FOUND',
+      message: `the carrier profile ${file}, named by CONNECT_TRACKING_PROFILE, does not exist; set CONNECT_TRACKING_PROFILE to the profile's path, or unset it to use connect-tracking.json at the app's root`,
+      details: { code: 'PROFILE_NOT_FOUND', profile_file: file },
+    });
+  });
+
+  test('no profile file says where it looked', async (t) => {
+    const { sub } = appDirectory(t);
+    const cwd = fs.realpathSync(sub);
+
+    const { error } = await importWithDefaultProfile(sub);
+    assert.deepEqual(error, {
+      name: 'ConnectTrackingError',
+      statusCode: 400,
+      isIntentional: true,
+      code: 'PROFILE_NOT_FOUND',
+      message: `no carrier profile was found: connect-tracking.json is not in ${cwd} or any of its parent directories, and CONNECT_TRACKING_PROFILE is not set; create connect-tracking.json at the app's root or set CONNECT_TRACKING_PROFILE to the profile's path`,
+      details: { code: 'PROFILE_NOT_FOUND', directory: cwd },
+    });
+  });
+
+  test('directory named connect-tracking.json is PROFILE_NOT_FOUND', async (t) => {
+    const { app, sub } = appDirectory(t);
+    const file = path.join(fs.realpathSync(app), 'connect-tracking.json');
+    fs.mkdirSync(file);
+
+    const { error } = await importWithDefaultProfile(sub);
+    assert.equal(error.code, 'PROFILE_NOT_FOUND');
+    assert.equal(
+      error.message,
+      `the carrier profile ${file} is a directory, not a file; make it a readable JSON file, or set CONNECT_TRACKING_PROFILE to the profile's path`,
+    );
+    assert.deepEqual(error.details, { code: 'PROFILE_NOT_FOUND', profile_file: file });
+  });
 });

@@ -323,3 +323,22 @@ test.describe('large limits', () => {
     assert.equal(items[0].tracking_info?.tracking_number, 'A001');
   });
 });
+
+test('values that can never work', async (t) => {
+  const cases = [
+    ['empty source path', (p) => (p.source.path = ''), 'source.path', 'is empty; give the path of the carrier\'s file'],
+    ['empty column name', (p) => (p.fields.tracking_number = ''), 'fields.tracking_number.column', 'the column name is empty; give a column name or a 0-based column index'],
+    ['constant tracking number', (p) => (p.fields.tracking_number = { value: 'A1' }), 'fields.tracking_number.value', 'a constant tracking number would put every record into one shipment; map the tracking number from a column'],
+    ['format without directives', (p) => (p.fields.event_datetime.format = 'abc'), 'fields.event_datetime.format', '`abc` has no % directive, so it matches only that exact text; use directives such as %Y, %m, %d, %H, %M, %S and %z'],
+    ['header with a line break', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X-Api-Key': 'a\nX-Other: b' } };
+    }, 'source.headers.X-Api-Key', 'contains a line break, which an HTTP header value cannot hold; remove it'],
+  ];
+  for (const [name, change, expectedPath, expectedMessage] of cases) {
+    await t.test(name, () => {
+      const problem = onlyProblem(changed(change));
+      assert.equal(problem.path, expectedPath);
+      assert.equal(problem.message, expectedMessage);
+    });
+  }
+});

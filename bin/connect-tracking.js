@@ -4,10 +4,10 @@
 // Command-line import: one ImportedTrackingEvent JSON object per line on stdout, a
 // summary on stderr. Exit status 0 when the import ran, bad records included.
 
-const fs = require('node:fs');
 const path = require('node:path');
 
 const { createCarrier } = require('..');
+const { readTextFile, describeReadError } = require('../lib/files.js');
 
 const USAGE = `usage: connect-tracking import --profile FILE [--metadata FILE] [--source PATH_OR_URL]
 
@@ -70,23 +70,24 @@ function parseArguments(argv) {
   return options;
 }
 
-function readJson(file, what) {
+// Reads the JSON file that the option --`option` names; `description` names it in messages.
+function readJson(file, description, option) {
   let text;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (error) {
-    fail(`cannot read the ${what} ${file}: ${error.message}`);
+    fail(`the ${description} ${file} ${describeReadError(error)}; check --${option}`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    fail(`the ${what} ${file} is not valid JSON: ${error.message}`);
+    fail(`the ${description} ${file} is not valid JSON: ${error.message}`);
   }
 }
 
 // Reads the --metadata file, which must contain one JSON object.
 function readMetadata(file) {
-  const metadata = readJson(file, 'metadata file');
+  const metadata = readJson(file, 'metadata file', 'metadata');
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     const kind = metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : `a ${typeof metadata}`;
     fail(`the metadata file ${file} must contain a JSON object of metadata values, not ${kind}`);
@@ -115,7 +116,7 @@ async function main() {
     fail(`cannot write to stdout: ${error.message}`);
   });
   const options = parseArguments(process.argv.slice(2));
-  const profile = readJson(options.profile, 'profile');
+  const profile = readJson(options.profile, 'profile', 'profile');
   const metadata = options.metadata === undefined ? {} : readMetadata(options.metadata);
 
   let carrier;

@@ -8,6 +8,7 @@ const { fileURLToPath } = require('node:url');
 const { inspect } = require('node:util');
 
 const { badRequest } = require('./errors.js');
+const { stripByteOrderMark } = require('./files.js');
 
 const MAX_BATCH_SIZE = 1_000_000;
 
@@ -19,24 +20,160 @@ function describe(value) {
   return `${formatted} (${kind})`;
 }
 
+// Quotes a string for a message, with a lone surrogate shown as an escape such as \ud800.
+function quote(text) {
+  return inspect(text, { maxStringLength: 100 });
+}
+
 function isObject(value) {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Serializes `value` and returns the JSON text, or the reason it cannot be serialized.
-function toJson(value) {
+// Objects and arrays may nest at most this many levels, the outermost one included.
+// serde_json, which reads the JSON text in Rust, stops at 128 levels.
+const MAX_NESTING = 100;
+
+// An object key that a path can show after a dot; any other key is shown as ["key"].
+const PLAIN_KEY = /^[^\s.[\]"'\\]+$/;
+
+// Returns the JSON path of a child value: `parent.key`, `parent[3]` or `parent["a key"]`.
+// The root's path is `parent`, which is '' for the profile and 'request' for the request.
+function childPath(parent, key, inArray) {
+  if (inArray) return `${parent}[${key}]`;
+  if (!key.isWellFormed() || !PLAIN_KEY.test(key)) return `${parent}[${JSON.stringify(key)}]`;
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+// A value that JSON.stringify would change or that Rust cannot read, found by serialize().
+class JsonProblem {
+  constructor(kind, path, value) {
+    this.kind = kind; // 'surrogate', 'key-surrogate', 'number' or 'nesting'
+    // For 'key-surrogate', the path of the object that has the key.
+    this.path = path;
+    this.value = value;
+  }
+}
+
+// Serializes `value` as JSON.stringify does, with toJSON() applied, and returns { json }.
+// Returns { problem } (a JsonProblem) for a string or key with a lone UTF-16 surrogate,
+// NaN or ±Infinity (which JSON.stringify turns into null), or objects and arrays nested
+// more than MAX_NESTING levels. Returns { reason, error } when JSON.stringify throws, as
+// for BigInt values and circular references.
+function serialize(value, rootPath) {
+  // The path and nesting level of every object and array met so far. JSON.stringify calls
+  // the replacer with the parent as `this`, and the root's parent is a wrapper not in this map.
+  const places = new Map();
+
+  function check(key, current) {
+    const parent = places.get(this);
+    let path = rootPath;
+    let depth = 1;
+    // The path of the level-3 ancestor (such as request.metadata.NAME), which names a
+    // nesting problem without a path hundreds of keys long.
+    let top = rootPath;
+    if (parent !== undefined) {
+      const inArray = Array.isArray(this);
+      path = childPath(parent.path, key, inArray);
+      depth = parent.depth + 1;
+      top = depth <= 3 ? path : parent.top;
+      if (!inArray && !key.isWellFormed()) throw new JsonProblem('key-surrogate', parent.path, key);
+    }
+
+    const primitive = current instanceof Number || current instanceof String ? current.valueOf() : current;
+    if (typeof primitive === 'string' && !primitive.isWellFormed()) {
+      throw new JsonProblem('surrogate', path, primitive);
+    }
+    if (typeof primitive === 'number' && !Number.isFinite(primitive)) {
+      throw new JsonProblem('number', path, primitive);
+    }
+    if (typeof primitive === 'object' && primitive !== null) {
+      if (depth > MAX_NESTING) throw new JsonProblem('nesting', top, undefined);
+      places.set(primitive, { path, depth, top });
+    }
+    return current;
+  }
+
   try {
-    return { json: JSON.stringify(value) };
+    return { json: JSON.stringify(value, check) };
   } catch (error) {
+    if (error instanceof JsonProblem) return { problem: error };
     // A circular structure's message continues with the path on further lines.
     return { reason: String(error?.message ?? error).split('\n')[0], error };
   }
 }
 
-// Returns the profile as JSON text for checkProfile; a string is taken as JSON text already.
-function profileToJson(profile) {
-  if (typeof profile === 'string') return profile;
-  const { json, reason, error } = toJson(profile);
+// Returns the message of a problem in the profile, which follows its path and a colon.
+function profileProblemMessage(problem) {
+  switch (problem.kind) {
+    case 'surrogate':
+      return `${quote(problem.value)} contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or write the whole character`;
+    case 'key-surrogate':
+      return `the key ${quote(problem.value)} contains a lone UTF-16 surrogate, which is not valid Unicode text; rename the key`;
+    case 'number':
+      return `${problem.value} is not a number JSON can hold; write a number`;
+    default:
+      return `objects and arrays are nested more than ${MAX_NESTING} levels deep, counted from the profile's root; no profile option needs more than a few levels`;
+  }
+}
+
+// Returns the 400 REQUEST_INVALID error for a problem in the request. details.field names
+// the request's property (such as metadata) and details.path the value.
+function requestProblem(problem) {
+  const { path } = problem;
+  let message;
+  switch (problem.kind) {
+    case 'surrogate':
+      message = `${path} ${quote(problem.value)} contains a lone UTF-16 surrogate, which is not valid Unicode text; remove it or pass the whole character`;
+      break;
+    case 'key-surrogate':
+      message = `${path} has the key ${quote(problem.value)}, which contains a lone UTF-16 surrogate and so is not valid Unicode text; rename the key`;
+      break;
+    case 'number':
+      message = `${path} is ${problem.value}, which is not a number JSON can hold; pass a finite number or a string`;
+      break;
+    default:
+      message = `${path} is nested more than ${MAX_NESTING} levels deep, counted from the request; flatten the value or leave it out of the request`;
+  }
+  const field = /^request\.([^.[]+)/.exec(path)?.[1];
+  return invalidRequest(message, field === undefined ? { path } : { field, path });
+}
+
+// Builds the 400 PROFILE_INVALID error from problems { path, message }. `file` names the
+// profile file the problems were found in, if the profile came from one.
+function profileInvalid(problems, file) {
+  const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
+  const heading = file === undefined ? 'invalid carrier profile' : `invalid carrier profile ${file}`;
+  const details = { code: 'PROFILE_INVALID' };
+  if (file !== undefined) details.profile_file = file;
+  details.problems = problems.map((problem) => ({ path: problem.path, message: problem.message }));
+  return badRequest(`${heading}:\n${lines.join('\n')}`, 'PROFILE_INVALID', details);
+}
+
+function profileProblem(problem, file) {
+  const path = problem.path === '' ? '(root)' : problem.path;
+  return profileInvalid([{ path, message: profileProblemMessage(problem) }], file);
+}
+
+// Returns the profile as JSON text for checkProfile. A string is taken as JSON text, without
+// a leading byte order mark. `file` names the file that the text was read from, if any.
+function profileToJson(profile, file) {
+  if (typeof profile === 'string') {
+    const text = stripByteOrderMark(profile);
+    // The Rust parser reports syntax errors and repeated keys with their line and column,
+    // so only text that parses here is checked for values Rust cannot read.
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return text;
+    }
+    const { problem } = serialize(parsed, '');
+    if (problem !== undefined) throw profileProblem(problem, file);
+    return text;
+  }
+
+  const { json, problem, reason, error } = serialize(profile, '');
+  if (problem !== undefined) throw profileProblem(problem);
   if (reason !== undefined) {
     const rejection = badRequest(
       `the carrier profile cannot be converted to JSON (${reason}); pass an object of JSON values without BigInt values or circular references, or JSON text`,
@@ -75,7 +212,8 @@ function requestToJson(request) {
     );
   }
 
-  const { json, reason, error } = toJson(request);
+  const { json, problem, reason, error } = serialize(request, 'request');
+  if (problem !== undefined) throw requestProblem(problem);
   if (reason !== undefined) {
     const rejection = invalidRequest(
       `the ImportTrackingEvents request cannot be converted to JSON (${reason}); pass only JSON values, without BigInt values or circular references`,
@@ -99,6 +237,43 @@ function invalidOption(option, message) {
   return badRequest(message, 'OPTION_INVALID', details);
 }
 
+// A URL scheme followed by `//`, as in HTTPS://host or file:///path. Text without `//`
+// after the colon, such as C:\\scans.csv or scans:2024.csv, is read as a path.
+const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+// Converts a file: URL to a path, or rejects it as OPTION_INVALID naming `text`.
+function fileUrlToPath(text) {
+  try {
+    return fileURLToPath(text);
+  } catch (error) {
+    throw invalidOption('source', `options.source ${text} is not a local file URL (${error.message}); pass a file path or a file:/// URL`);
+  }
+}
+
+// Returns a string source for the native binding, which reads text that starts with
+// http:// or https:// (lower case) as a URL and anything else as a path. URL schemes are
+// case-insensitive, so HTTP://host is downloaded as well.
+function sourceString(source) {
+  if (!source.isWellFormed()) {
+    throw invalidOption(
+      'source',
+      `options.source ${describe(source)} contains a lone UTF-16 surrogate, which is not valid Unicode text; pass the path or URL as it is written`,
+    );
+  }
+
+  const scheme = URL_SCHEME.exec(source)?.[1];
+  if (scheme === undefined) {
+    return /^file:/i.test(source) ? fileUrlToPath(source) : source;
+  }
+  const lowerScheme = scheme.toLowerCase();
+  if (lowerScheme === 'http' || lowerScheme === 'https') return lowerScheme + source.slice(scheme.length);
+  if (lowerScheme === 'file') return fileUrlToPath(source);
+  throw invalidOption(
+    'source',
+    `options.source ${source} uses ${lowerScheme}:, which is not supported; pass a file path or an http:, https: or file: URL`,
+  );
+}
+
 // Returns the source for the native binding: a path or an http(s) URL as a string, or null
 // to use the profile's source.
 function sourceOption(source) {
@@ -110,18 +285,14 @@ function sourceOption(source) {
         "options.source is an empty string; pass a file path or an http(s) URL, or leave it out to use the profile's source",
       );
     }
-    return source;
+    return sourceString(source);
   }
 
   if (source instanceof URL || Object.prototype.toString.call(source) === '[object URL]') {
     const { protocol, href } = source;
     if (protocol === 'http:' || protocol === 'https:') return href;
     if (protocol === 'file:') {
-      try {
-        return fileURLToPath(href);
-      } catch (error) {
-        throw invalidOption('source', `options.source ${href} is not a local file URL (${error.message}); pass a file path or a file:/// URL`);
-      }
+      return fileUrlToPath(href);
     }
     throw invalidOption(
       'source',
@@ -186,4 +357,4 @@ function importOptions(options) {
   };
 }
 
-module.exports = { profileToJson, requestToJson, importOptions };
+module.exports = { profileToJson, profileInvalid, requestToJson, importOptions };

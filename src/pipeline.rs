@@ -14,7 +14,7 @@ use crate::decode::TextDecoder;
 use crate::decompress;
 use crate::error::FatalError;
 use crate::lines::LineBuffer;
-use crate::profile::Profile;
+use crate::profile::{Compression, Profile};
 use crate::source::{self, Location};
 use crate::stage::{Counts, RecordStage};
 use crate::wire::Batch;
@@ -99,16 +99,16 @@ async fn produce(
     };
     let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone()).await?;
     let name = opened.name.clone();
-    let (mut reader, gzip) = decompress::wrap(opened.reader, profile.compression)
+    let compression = if opened.content_gzip { Compression::Gzip } else { profile.compression };
+    let (mut reader, gzip) = decompress::wrap(opened.reader, compression)
         .await
         .map_err(|error| read_failed(&name, error, false, 0))?;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
 
-    // Parsing, mapping and grouping run on one thread of their own: they overlap with the
-    // download and decompression, and every event is allocated and freed on the same
-    // thread, which keeps the allocator from spreading the grouping window over several
-    // per-thread arenas.
+    // Parsing, mapping and grouping run on a thread of their own, so they overlap with the
+    // download and decompression. Every event is then allocated and freed on that thread,
+    // which keeps glibc from spreading the grouping window over several per-thread arenas.
     let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
     let records = {
         let sender = sender.clone();
@@ -224,7 +224,7 @@ fn process_input(
     Ok(!last)
 }
 
-/// Yields what the window holds after a panic, if that works, and describes the panic.
+/// Yields the shipments waiting in the window after a panic, if that works, and describes the panic.
 fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
     let reason = panic_reason(panic.as_ref());
     let flushed = catch_unwind(AssertUnwindSafe(|| {
@@ -298,7 +298,51 @@ mod tests {
     use super::*;
 
     use crate::profile::parse_profile;
-    use crate::stage::PANIC_FOR_TESTS;
+    use crate::stage::{PANIC_FOR_TESTS, PANIC_IN_MAPPING_FOR_TESTS};
+
+    /// Imports `text` with a small `;` profile; returns the items and the End message.
+    async fn import_text(name: &str, text: &str) -> (usize, Summary, Option<FatalError>) {
+        let path = std::env::temp_dir().join(format!("connect-tracking-{name}-{}.csv", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let profile = parse_profile(
+            r#"{"source": {"path": "unused.csv"}, "time_zone": "UTC",
+                "format": {"type": "delimited", "delimiter": ";", "header": true},
+                "fields": {"tracking_number": "tn", "event_code": "code",
+                           "event_datetime": {"column": "dt", "format": "%Y-%m-%d %H:%M"}}}"#,
+        )
+        .unwrap();
+        let job = Job {
+            profile: Arc::new(profile),
+            metadata: Map::new(),
+            source_override: Some(Location::parse(path.to_str().unwrap())),
+            batch_items: 256,
+        };
+        let (sender, mut receiver) = mpsc::channel(2);
+        tokio::spawn(run(job, sender));
+
+        let mut items = 0;
+        let mut end = None;
+        while let Some(message) = receiver.recv().await {
+            match message {
+                Message::Batch(batch) => items += batch.items,
+                Message::End { summary, error } => end = Some((summary, error)),
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+        let (summary, error) = end.expect("the import ends with an End message");
+        (items, summary, error)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn panic_while_mapping_is_a_bad_record() {
+        let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\n{PANIC_IN_MAPPING_FOR_TESTS};2024-01-02 11:00;1\nC;2024-01-02 13:00;1\n");
+        let (items, summary, error) = import_text("mapping-panic", &text).await;
+
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(items, 3);
+        assert_eq!(summary.counts.errors, 1);
+        assert_eq!(summary.counts.events, 2);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn panic_yields_waiting_shipments_then_fails() {

@@ -15,6 +15,10 @@ use crate::wire::BatchBuilder;
 #[cfg(test)]
 pub const PANIC_FOR_TESTS: &str = "PANIC FOR TESTS";
 
+/// A first field that makes unit tests panic while a record is mapped.
+#[cfg(test)]
+pub const PANIC_IN_MAPPING_FOR_TESTS: &str = "PANIC IN MAPPING";
+
 /// U+FFFD in UTF-8, which the decoder writes for invalid bytes.
 const REPLACEMENT_CHARACTER: &[u8] = "\u{FFFD}".as_bytes();
 
@@ -149,7 +153,7 @@ impl<'p> RecordStage<'p> {
         match &mut self.parser {
             Parser::Delimited(parser) => match parser.push_line(line.text, line.number) {
                 Parsed::Record(record) => {
-                    let result = map_record(self.mapper.as_mut(), &record, line.unterminated);
+                    let result = map_record(self.mapper.as_mut(), &record, line.unterminated, &self.source_name);
                     self.accept(result);
                 }
                 Parsed::NeedMore => return,
@@ -185,7 +189,7 @@ impl<'p> RecordStage<'p> {
                     }
                 }
                 let record = parser.parse(line.text, line.number);
-                let result = map_record(self.mapper.as_mut(), &record, line.unterminated);
+                let result = map_record(self.mapper.as_mut(), &record, line.unterminated, &self.source_name);
                 self.accept(result);
             }
         }
@@ -280,6 +284,21 @@ impl<'p> RecordStage<'p> {
         let Parser::Delimited(parser) = &mut self.parser else {
             return;
         };
+        if text.contains('\r') {
+            // Line splitting removed the CR of every CRLF, so this CR has no line feed after it.
+            self.fatal = Some(
+                FatalError::carrier(
+                    "HEADER_INVALID",
+                    format!(
+                        "{}:{number}: the header row contains a carriage return (CR) without a line feed, so the file probably uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF",
+                        self.source_name
+                    ),
+                )
+                .with("source", self.source_name.as_str())
+                .with("line", number),
+            );
+            return;
+        }
         // A byte order mark left inside the text (a file saved with two of them) is not
         // part of the first column name.
         let name_padding = |c: char| c.is_whitespace() || c == '\u{feff}';
@@ -356,13 +375,31 @@ impl<'p> RecordStage<'p> {
     }
 }
 
+/// Maps one record. A panic while mapping is a bug in connect-tracking. It makes the record
+/// a bad record instead of ending the import, which is safe because mapping changes no
+/// state of the stage that a panic could leave half done.
 fn map_record(
     mapper: Option<&mut Mapper>,
     record: &RecordView<'_>,
     unterminated: bool,
+    source_name: &str,
 ) -> Result<crate::model::Event, String> {
     let mapper = mapper.expect("records are mapped only after the header");
-    mapper.map(record, unterminated).map_err(|error| error.message)
+    let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(test)]
+        if record.get(0) == Some(PANIC_IN_MAPPING_FOR_TESTS) {
+            panic!("a test asked for a panic while mapping");
+        }
+        mapper.map(record, unterminated)
+    }));
+    match mapped {
+        Ok(result) => result.map_err(|error| error.message),
+        Err(panic) => Err(format!(
+            "{source_name}:{}: connect-tracking failed internally while mapping this record ({}), so the record was skipped; please report this with the line",
+            record.line,
+            crate::pipeline::panic_reason(panic.as_ref())
+        )),
+    }
 }
 
 fn unterminated_quote(source: &str, line: u64, column: usize, last_line: bool) -> String {

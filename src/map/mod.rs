@@ -115,6 +115,18 @@ fn resolve(
     delimited: bool,
 ) -> Result<(usize, String), FatalError> {
     match reference {
+        ColumnRef::Index(index) if delimited && !columns.names.is_empty() && *index >= columns.names.len() => {
+            Err(FatalError::bad_request(
+                "COLUMN_NOT_FOUND",
+                format!(
+                    "fields.{field}: column index {index} is past the {} columns of {} (indexes start at 0); fix the index in the profile",
+                    columns.names.len(),
+                    columns.origin
+                ),
+            )
+            .with("field", format!("fields.{field}"))
+            .with("value", *index as u64))
+        }
         ColumnRef::Index(index) if delimited => Ok((*index, index.to_string())),
         ColumnRef::Index(index) => Err(FatalError::bad_request(
             "PROFILE_INVALID",
@@ -145,7 +157,7 @@ fn zone_name(zone: &TimeZone) -> String {
     }
 }
 
-/// The longest column name and the most names that a message lists.
+/// The maximum length of a column name, and the maximum number of names, that a message lists.
 const LISTED_NAME_CHARS: usize = 60;
 const LISTED_NAMES: usize = 40;
 

@@ -89,6 +89,11 @@ fn write_datetime(out: &mut String, datetime: DateTime) {
 
 /// Checks a format for profile validation by formatting a sample time with it.
 pub fn check_format(format: &str) -> Result<(), String> {
+    if !format.contains('%') {
+        return Err(format!(
+            "`{format}` has no % directive, so it matches only that exact text; use directives such as %Y, %m, %d, %H, %M, %S and %z"
+        ));
+    }
     let sample = jiff::civil::date(2024, 1, 2)
         .at(3, 4, 5, 0)
         .to_zoned(TimeZone::UTC)
@@ -240,24 +245,28 @@ impl TimeParser {
     }
 
     /// Parses `value`; a value without its own offset is local time in `zone`.
+    /// With several formats, the error names each format with its own reason.
     pub fn parse(&self, value: &str, zone: &TimeZone) -> Result<Stamp, String> {
-        let mut last_error = String::new();
+        let mut errors = Vec::new();
         for (format, layout) in &self.formats {
-            if let Some(result) = layout.as_ref().and_then(|layout| layout.parse(value)) {
-                match result {
-                    Ok(local) => return in_zone(local, zone),
-                    Err(error) => {
-                        last_error = error;
-                        continue;
-                    }
-                }
-            }
-            match parse_with_jiff(format, value, zone) {
+            let result = match layout.as_ref().and_then(|layout| layout.parse(value)) {
+                Some(Ok(local)) => in_zone(local, zone),
+                Some(Err(error)) => Err(error),
+                None => parse_with_jiff(format, value, zone),
+            };
+            match result {
                 Ok(stamp) => return Ok(stamp),
-                Err(error) => last_error = error,
+                Err(error) => errors.push((format, error)),
             }
         }
-        Err(last_error)
+        if let [(_, error)] = errors.as_slice() {
+            return Err(error.clone());
+        }
+        let reasons: Vec<String> = errors
+            .iter()
+            .map(|(format, error)| format!("{format}: {error}"))
+            .collect();
+        Err(reasons.join("; "))
     }
 }
 
@@ -340,6 +349,9 @@ fn parse_zone(value: &str) -> Result<TimeZone, String> {
     if let Some(rest) = value.strip_prefix(['+', '-']) {
         let invalid = || format!("`{value}` is not a UTC offset such as +02:00, +0200 or +02");
         // The forms are HH, HHMM and HH:MM, with hours 00 to 23 and minutes 00 to 59.
+        if !rest.is_ascii() {
+            return Err(invalid());
+        }
         let (hours, minutes) = match rest.len() {
             2 => (rest, "00"),
             4 => rest.split_at(2),
@@ -420,12 +432,23 @@ mod tests {
     }
 
     #[test]
+    fn every_format_gives_its_reason() {
+        let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S".to_string(), "%Y-%m-%d %H:%M".to_string()]);
+        let error = parser.parse("2024-02-30 12:00", &berlin()).unwrap_err();
+        let (first, second) = error.split_once("; %Y-%m-%d %H:%M: ").expect(&error);
+        assert!(first.starts_with("%Y-%m-%d %H:%M:%S: "), "{error}");
+        assert!(second.contains("day"), "{error}");
+    }
+
+    #[test]
     fn unknown_directive_message() {
         assert_eq!(
             check_format("%Y-%K").unwrap_err(),
             "`%Y-%K` is not a valid strftime format (found unrecognized specifier directive `K`); use directives such as %Y, %m, %d, %H, %M, %S and %z"
         );
         assert!(check_format("%d.%m.%Y %H:%M").is_ok());
+        assert!(check_format("").unwrap_err().starts_with("`` has no % directive"));
+        assert!(check_format("abc").unwrap_err().starts_with("`abc` has no % directive"));
     }
 
     #[test]
@@ -453,7 +476,7 @@ mod tests {
         assert!(cache.get("Mars/Base").is_err());
         assert!(cache.get("+5").is_err());
         assert_eq!(cache.get("-23:59").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), -86340);
-        for invalid in ["+24:00", "+2500", "-2400", "+0099", "+0:30:0", "+02:", "+02:3", "+0a", "localtime", "Factory"] {
+        for invalid in ["+1é1", "-é", "+01:é", "+24:00", "+2500", "-2400", "+0099", "+0:30:0", "+02:", "+02:3", "+0a", "localtime", "Factory"] {
             assert!(cache.get(invalid).is_err(), "{invalid}");
         }
     }

@@ -95,6 +95,9 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
             "source",
             "set `path` (a local file) or `url` (an http or https address)",
         ),
+        (Some(path), None) if path.trim().is_empty() => {
+            push(problems, "source.path", "is empty; give the path of the carrier's file")
+        }
         (Some(path), None) => check_placeholders(path, "source.path", problems),
         (None, Some(url)) => {
             check_placeholders(url, "source.url", problems);
@@ -118,7 +121,11 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
         }
     }
     for (name, value) in &source.headers {
-        check_placeholders(value, &format!("source.headers.{name}"), problems);
+        let path = format!("source.headers.{name}");
+        if value.contains(['\r', '\n']) {
+            push(problems, &path, "contains a line break, which an HTTP header value cannot hold; remove it");
+        }
+        check_placeholders(value, &path, problems);
     }
     if let Some(auth) = &source.basic_auth {
         check_placeholders(&auth.username, "source.basic_auth.username", problems);
@@ -363,6 +370,13 @@ fn check_field(
             push(problems, &format!("{path}.columns"), "list at least one column");
         }
     }
+    if name == "tracking_number" && options.value.is_some() {
+        push(
+            problems,
+            &format!("{path}.value"),
+            "a constant tracking number would put every record into one shipment; map the tracking number from a column",
+        );
+    }
 
     let references = options
         .column
@@ -404,6 +418,12 @@ fn check_field(
 }
 
 fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems: &mut Vec<Problem>) {
+    if let ColumnRef::Name(name) = column {
+        if name.trim().is_empty() {
+            push(problems, path, "the column name is empty; give a column name or a 0-based column index");
+            return;
+        }
+    }
     match (&profile.format, column) {
         (Format::FixedWidth(format), ColumnRef::Name(name)) => {
             if !format.columns.contains_key(name) {

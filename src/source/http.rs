@@ -46,25 +46,34 @@ pub async fn open(
     if !status.is_success() {
         return Err(status_error(&name, response).await);
     }
-    if let Some(encoding) = response.headers().get(CONTENT_ENCODING) {
-        // reqwest decodes gzip and deflate; anything it left is an encoding it cannot decode.
-        let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
-        if !encoding.trim().eq_ignore_ascii_case("identity") {
-            return Err(FatalError::carrier(
-                "SOURCE_ENCODING_UNSUPPORTED",
-                format!(
-                    "GET {name} returned the body with Content-Encoding {encoding:?}, which is not supported (gzip and deflate are); ask the carrier to send it uncompressed or gzip-compressed"
-                ),
-            )
-            .with("source", name.as_str())
-            .with("content_encoding", encoding));
+    let content_gzip = match response.headers().get(CONTENT_ENCODING) {
+        None => false,
+        Some(encoding) => {
+            let encoding = String::from_utf8_lossy(encoding.as_bytes()).trim().to_ascii_lowercase();
+            match encoding.as_str() {
+                "identity" => false,
+                // The request sends no Accept-Encoding, so a server that compresses anyway
+                // most likely used gzip; the gzip stage decodes it and reports damage.
+                "gzip" | "x-gzip" => true,
+                _ => {
+                    return Err(FatalError::carrier(
+                        "SOURCE_ENCODING_UNSUPPORTED",
+                        format!(
+                            "GET {name} returned the body with Content-Encoding {encoding:?}, which is not supported (gzip is); ask the carrier to send it uncompressed or gzip-compressed"
+                        ),
+                    )
+                    .with("source", name.as_str())
+                    .with("content_encoding", encoding));
+                }
+            }
         }
-    }
+    };
 
     let body = response
         .bytes_stream()
         .map_err(std::io::Error::other);
     Ok(Opened {
+        content_gzip,
         name,
         reader: Box::new(CountingReader {
             inner: StreamReader::new(body),
@@ -74,7 +83,7 @@ pub async fn open(
 }
 
 fn seconds(value: f64) -> Duration {
-    // Validation keeps timeouts within one day; the saturating form still never panics.
+    // Validation keeps timeouts from 1 ms to one day, and this form cannot panic on any input.
     Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
 }
 
@@ -89,6 +98,12 @@ fn redirect_policy(carries_credentials: bool) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        if !matches!(attempt.url().scheme(), "http" | "https") {
+            let target = redact(attempt.url().as_str());
+            return attempt.error(format!(
+                "the server redirected to {target}, which is not an http or https address"
+            ));
         }
         let same_origin = attempt
             .previous()
@@ -150,6 +165,10 @@ pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
         )
     } else if error.is_connect() {
         ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
+    } else if error.is_redirect() {
+        ("SOURCE_REQUEST_FAILED", "failed", "set source.url to the final address of the file")
+    } else if error.is_body() {
+        ("SOURCE_READ_FAILED", "ended before the whole body arrived", "retry the import")
     } else {
         ("SOURCE_REQUEST_FAILED", "failed", "check that the carrier's server is reachable, then retry")
     };
@@ -208,7 +227,7 @@ async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
         .with("source", name)
         .with("http_status", status.as_u16());
     if let (Some(seconds), ErrorKind::CarrierServer) = (retry_after, &error.kind) {
-        // Connect's retryAfterSeconds belongs to 429 only; a 503 may still say when to retry.
+        // Connect's retryAfterSeconds belongs to 429 only, but a 503 may also carry Retry-After.
         error = error.with("retry_after_seconds", seconds);
     }
     if !excerpt.is_empty() {

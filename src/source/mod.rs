@@ -21,6 +21,9 @@ pub struct Opened {
     /// The file path, or the URL without its query string.
     pub name: String,
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    /// Set when an HTTP response came with `Content-Encoding: gzip`, which the body
+    /// must be decompressed for whatever the profile's `compression` says.
+    pub content_gzip: bool,
 }
 
 /// A resolved source location: a file path or a URL with its placeholders filled.
@@ -82,6 +85,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>) -> Result<Opened, Fat
         .with("source", path));
     }
     Ok(Opened {
+        content_gzip: false,
         name: path.to_string(),
         reader: Box::new(CountingReader {
             inner: file,
