@@ -210,7 +210,7 @@ export const ImportTrackingEvents: ImportTrackingEventsFunction;
 /** Track with the profile from connect-tracking.json. */
 export const Track: TrackFunction;
 
-/** The file ImportTrackingEvents and Track read their profile from, or null if none. */
+/** Returns the file ImportTrackingEvents and Track read their profile from, or null if none. */
 export function findProfileFile(start?: string): string | null;
 
 /** An error in the shape the Connect host recognises. */

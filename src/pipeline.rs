@@ -209,6 +209,7 @@ fn process_input(
         }
     };
     decoder.decode_into(bytes, &mut lines.text, last);
+    stage.bytes_replaced = decoder.replacements > 0;
     lines.split(|line| stage.on_line(line));
     if last {
         lines.finish(|line| stage.on_line(line));
@@ -300,7 +301,7 @@ mod tests {
     use crate::profile::parse_profile;
     use crate::stage::{PANIC_FOR_TESTS, PANIC_IN_MAPPING_FOR_TESTS};
 
-    /// Imports `text` with a small `;` profile; returns the items and the End message.
+    /// Imports `text` with a small `;` profile; returns the item count, the summary and the error.
     async fn import_text(name: &str, text: &str) -> (usize, Summary, Option<FatalError>) {
         let path = std::env::temp_dir().join(format!("connect-tracking-{name}-{}.csv", std::process::id()));
         std::fs::write(&path, text).unwrap();
@@ -346,36 +347,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn panic_yields_waiting_shipments_then_fails() {
-        let path = std::env::temp_dir().join(format!("connect-tracking-panic-{}.csv", std::process::id()));
         let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_FOR_TESTS}\nC;2024-01-02 13:00;1\n");
-        std::fs::write(&path, text).unwrap();
-        let profile = parse_profile(
-            r#"{"source": {"path": "unused.csv"}, "time_zone": "UTC",
-                "format": {"type": "delimited", "delimiter": ";", "header": true},
-                "fields": {"tracking_number": "tn", "event_code": "code",
-                           "event_datetime": {"column": "dt", "format": "%Y-%m-%d %H:%M"}}}"#,
-        )
-        .unwrap();
-        let job = Job {
-            profile: Arc::new(profile),
-            metadata: Map::new(),
-            source_override: Some(Location::parse(path.to_str().unwrap())),
-            batch_items: 256,
-        };
-        let (sender, mut receiver) = mpsc::channel(2);
-        tokio::spawn(run(job, sender));
+        let (items, summary, error) = import_text("stage-panic", &text).await;
 
-        let mut items = 0;
-        let mut end = None;
-        while let Some(message) = receiver.recv().await {
-            match message {
-                Message::Batch(batch) => items += batch.items,
-                Message::End { summary, error } => end = Some((summary, error)),
-            }
-        }
-        std::fs::remove_file(&path).unwrap();
-
-        let (summary, error) = end.expect("the import ends with an End message");
         // Shipments A and B were waiting in the window when line 5 panicked.
         assert_eq!(items, 2);
         assert_eq!(summary.counts.events, 3);

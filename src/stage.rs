@@ -54,6 +54,9 @@ pub struct RecordStage<'p> {
     items: Vec<Item>,
     pub batches: BatchBuilder,
     batch_items: usize,
+    /// Set once the decoder has replaced invalid bytes, so that lines are searched for
+    /// U+FFFD only in files that need it.
+    pub bytes_replaced: bool,
     /// The first line of the current record that contains U+FFFD, the mark of bytes that
     /// were invalid in the profile's encoding.
     replaced_line: Option<u64>,
@@ -116,6 +119,7 @@ impl<'p> RecordStage<'p> {
             batches: BatchBuilder::new(batch_items),
             batch_items: batch_items.max(1),
             lines_seen: 0,
+            bytes_replaced: false,
             replaced_line: None,
             finishing: false,
             counts: Counts::default(),
@@ -146,7 +150,7 @@ impl<'p> RecordStage<'p> {
             self.read_header(line.text, line.number);
             return;
         }
-        if memchr::memmem::find(line.text.as_bytes(), REPLACEMENT_CHARACTER).is_some() {
+        if self.bytes_replaced && memchr::memmem::find(line.text.as_bytes(), REPLACEMENT_CHARACTER).is_some() {
             self.replaced_line = Some(self.replaced_line.unwrap_or(line.number));
         }
 

@@ -13,7 +13,7 @@ pub struct Stamp {
     pub local: DateTime,
     pub offset_seconds: i32,
     /// Set when the written local time does not exist in the zone, because the clocks
-    /// were moved forward at that time; `local` is then the moved time.
+    /// were moved forward at that time. `local` is then the moved time.
     pub in_gap: bool,
 }
 

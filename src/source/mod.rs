@@ -21,8 +21,8 @@ pub struct Opened {
     /// The file path, or the URL without its query string.
     pub name: String,
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
-    /// Set when an HTTP response came with `Content-Encoding: gzip`, which the body
-    /// must be decompressed for whatever the profile's `compression` says.
+    /// Set when an HTTP response came with `Content-Encoding: gzip`. The body is then
+    /// decompressed whatever the profile's `compression` setting is.
     pub content_gzip: bool,
 }
 
