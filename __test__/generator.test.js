@@ -400,6 +400,72 @@ test('two imports run side by side', async () => {
   }
 });
 
+// Open imports that are not being read hold no thread. tokio's pool of blocking threads
+// has 512 threads, so with one thread per import, the 513th import would never start.
+test('600 imports open at once', async () => {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-open-'));
+  try {
+    const file = path.join(directory, 'scan.csv');
+    // With one shipment per batch, the producer of each import fills its read-ahead and
+    // then waits for the consumer.
+    const rows = [];
+    for (let index = 0; index < 50; index++) rows.push(`P${index};20220115093000;10\n`);
+    fs.writeFileSync(file, `${HEADER}${ROWS_A}${rows.join('')}`);
+    const carrier = createCarrier(profileFor({ path: file }));
+    const generators = [];
+    for (let index = 0; index < 600; index++) {
+      const generator = carrier.ImportTrackingEvents({}, { batchSize: 1 });
+      generators.push(generator);
+      const first = await within(generator.next(), 10000, `the first item of import ${index + 1}`);
+      assert.equal(first.value.tracking_info.tracking_number, PARCEL_A);
+    }
+    for (const generator of generators) {
+      assert.deepEqual(await generator.return(), { value: undefined, done: true });
+    }
+  } finally {
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test('garbage-collected generator closes the connection', async () => {
+  const server = await startStalledServer();
+  // The child reads one item, drops the generator without return() and runs the garbage
+  // collector. Its timer keeps it alive, so only the collected import can close the socket.
+  const script = `
+    const { createCarrier } = require(process.argv[1]);
+    const profile = JSON.parse(process.argv[2]);
+    (async () => {
+      let generator = createCarrier(profile).ImportTrackingEvents({}, { batchSize: 1 });
+      const first = await generator.next();
+      console.log(first.value.tracking_info.tracking_number);
+      generator = null;
+      for (let round = 0; round < 20; round++) {
+        global.gc();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      setTimeout(() => {}, 60000);
+    })();
+  `;
+  const profile = profileFor({ url: `${server.url}/scan.csv`, read_timeout_seconds: 600 });
+  const indexPath = path.join(__dirname, '..', 'index.js');
+  const child = spawn(process.execPath, ['--expose-gc', '-e', script, indexPath, JSON.stringify(profile)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  try {
+    await waitUntil(() => stdout.includes('\n'), 'the first item in the child');
+    assert.equal(stdout, `${PARCEL_A}\n`);
+    await assertSocketCloses(server);
+    assert.equal(child.exitCode, null, 'the child is still running');
+  } finally {
+    child.kill('SIGKILL');
+    await server.close();
+  }
+});
+
 test('child process exits after break', async () => {
   const server = await startStalledServer();
   // The child imports from the stalled server, prints the first tracking number and

@@ -212,3 +212,11 @@ fn error_to_js(error: FatalError) -> JsError {
         retry_after_seconds,
     }
 }
+
+/// A generator dropped without `return()` is collected by the garbage collector, which
+/// drops its import: this stops the producer and closes the source.
+impl Drop for NativeImport {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

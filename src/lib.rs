@@ -16,6 +16,7 @@ pub mod model;
 pub mod parse;
 pub mod pipeline;
 pub mod profile;
+pub mod record_threads;
 pub mod source;
 pub mod stage;
 pub mod wire;

@@ -51,6 +51,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs the import and sends its batches; ends with exactly one `Message::End`.
 pub async fn run(job: Job, sender: mpsc::Sender<Message>) {
+
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut summary = Summary::default();
     let result = produce(&job, &sender, &bytes_read, &mut summary).await;
@@ -59,6 +60,10 @@ pub async fn run(job: Job, sender: mpsc::Sender<Message>) {
         Ok(()) => None,
         Err(Stop::ConsumerGone) => return,
         Err(Stop::Fatal(error)) => Some(error),
+        Err(Stop::InternalPanic(panic)) => match internal_error(panic.as_ref(), false) {
+            Stop::Fatal(error) => Some(error),
+            _ => None,
+        },
     };
     let _ = sender.send(Message::End { summary, error }).await;
 }
@@ -66,6 +71,8 @@ pub async fn run(job: Job, sender: mpsc::Sender<Message>) {
 enum Stop {
     Fatal(FatalError),
     ConsumerGone,
+    /// A panic while the window was being yielded.
+    InternalPanic(Box<dyn Any + Send>),
 }
 
 impl From<FatalError> for Stop {
@@ -74,7 +81,7 @@ impl From<FatalError> for Stop {
     }
 }
 
-/// Input from the reader task to the record thread.
+/// Input from the reader task to the record stage.
 enum Input {
     Bytes(Vec<u8>),
     /// The source ended normally.
@@ -106,15 +113,16 @@ async fn produce(
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
 
-    // Parsing, mapping and grouping run on a thread of their own, so they overlap with the
-    // download and decompression. Every event is then allocated and freed on that thread,
-    // which keeps glibc from spreading the grouping window over several per-thread arenas.
+    // Parsing, mapping and grouping run on one of the record threads, so they overlap with
+    // the download and decompression. See `record_threads` for why.
     let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
     let records = {
         let sender = sender.clone();
         let name = name.clone();
         let batch_items = job.batch_items;
-        tokio::task::spawn_blocking(move || process_records(&profile, &name, batch_items, input_receiver, &sender))
+        crate::record_threads::spawn(async move {
+            process_records(&profile, &name, batch_items, input_receiver, &sender).await
+        })
     };
 
     let mut decompressed_bytes: u64 = 0;
@@ -156,9 +164,9 @@ async fn produce(
 }
 
 /// Turns the decompressed bytes into batches until the input ends, fails or the consumer
-/// goes away. Runs on a blocking thread. A panic while processing is caught here, so that
-/// the shipments waiting in the window are still yielded before the error.
-fn process_records(
+/// goes away. A panic while processing is caught here, so that the shipments waiting in
+/// the window are still yielded before the error.
+async fn process_records(
     profile: &Profile,
     name: &str,
     batch_items: usize,
@@ -172,73 +180,89 @@ fn process_records(
     let mut decoder = TextDecoder::new(&profile.encoding);
     let mut lines = LineBuffer::new();
     let result = loop {
-        let Some(input) = input.blocking_recv() else {
+        let Some(input) = input.recv().await else {
             // The reader was dropped without an end: the import was closed.
             break Err(Stop::ConsumerGone);
         };
         let step = catch_unwind(AssertUnwindSafe(|| {
-            process_input(input, &mut stage, &mut decoder, &mut lines, sender)
+            process_input(input, &mut stage, &mut decoder, &mut lines)
         }));
         match step {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => break Ok(()),
-            Ok(Err(stop)) => break Err(stop),
-            Err(panic) => break Err(after_panic(panic, &mut stage, sender)),
+            Ok(Ok(more)) => {
+                if let Err(stop) = send_all(&mut stage, sender).await {
+                    break Err(stop);
+                }
+                if !more {
+                    break Ok(());
+                }
+            }
+            Ok(Err(error)) => {
+                // Everything parsed so far is yielded before the error.
+                stage.fail();
+                break match send_all(&mut stage, sender).await {
+                    Ok(()) => Err(Stop::Fatal(error)),
+                    Err(stop) => Err(stop),
+                };
+            }
+            Err(panic) => break Err(after_panic(panic, &mut stage, sender).await),
         }
     };
+    let result = result.map_err(|stop| match stop {
+        Stop::InternalPanic(panic) => internal_error(panic.as_ref(), false),
+        other => other,
+    });
     (stage.counts, decoder.replacements, result)
 }
 
-/// Processes one input; returns whether more input is expected.
+/// Processes one input; returns whether more input is expected, or the error that ends
+/// the import.
 fn process_input(
     input: Input,
     stage: &mut RecordStage<'_>,
     decoder: &mut TextDecoder,
     lines: &mut LineBuffer,
-    sender: &mpsc::Sender<Message>,
-) -> Result<bool, Stop> {
-    let (bytes, last) = match &input {
-        Input::Bytes(bytes) => (bytes.as_slice(), false),
-        Input::End => (&[][..], true),
-        Input::Failed(_) => {
-            // Everything parsed so far is yielded before the error.
-            stage.fail();
-            send_all(stage, sender)?;
-            let Input::Failed(error) = input else { unreachable!() };
-            return Err(error.into());
-        }
+) -> Result<bool, FatalError> {
+    let (bytes, last) = match input {
+        Input::Bytes(bytes) => (bytes, false),
+        Input::End => (Vec::new(), true),
+        Input::Failed(error) => return Err(error),
     };
-    decoder.decode_into(bytes, &mut lines.text, last);
+    decoder.decode_into(&bytes, &mut lines.text, last);
     stage.bytes_replaced = decoder.replacements > 0;
     lines.split(|line| stage.on_line(line));
     if last {
         lines.finish(|line| stage.on_line(line));
         stage.finish();
     }
-
-    if let Some(error) = stage.fatal.take() {
-        stage.fail();
-        send_all(stage, sender)?;
-        return Err(error.into());
+    match stage.fatal.take() {
+        Some(error) => Err(error),
+        None => Ok(!last),
     }
-    send_all(stage, sender)?;
-    Ok(!last)
 }
 
 /// Yields the shipments waiting in the window after a panic, if that works, and describes the panic.
-fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
-    let reason = panic_reason(panic.as_ref());
-    let flushed = catch_unwind(AssertUnwindSafe(|| {
-        stage.fail();
-        send_all(stage, sender)
-    }));
-    let outcome = match flushed {
-        Ok(Ok(())) => "the events parsed before it were yielded",
-        Ok(Err(stop)) => return stop,
-        Err(_) => "events still waiting to be grouped were lost",
+async fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
+    if catch_unwind(AssertUnwindSafe(|| stage.fail())).is_err() {
+        return internal_error(panic.as_ref(), false);
+    }
+    match send_all(stage, sender).await {
+        Ok(()) => internal_error(panic.as_ref(), true),
+        Err(Stop::InternalPanic(_)) => internal_error(panic.as_ref(), false),
+        Err(stop) => stop,
+    }
+}
+
+/// Describes a panic in the record stage; `flushed` is set when the window was yielded
+/// before the error.
+fn internal_error(panic: &(dyn Any + Send), flushed: bool) -> Stop {
+    let outcome = if flushed {
+        "the events parsed before it were yielded"
+    } else {
+        "events still waiting to be grouped were lost"
     };
     Stop::Fatal(FatalError::internal(format!(
-        "connect-tracking failed internally ({reason}); {outcome}. Please report this with the input file"
+        "connect-tracking failed internally ({}); {outcome}. Please report this with the input file",
+        panic_reason(panic)
     )))
 }
 
@@ -252,14 +276,16 @@ pub fn panic_reason(panic: &(dyn Any + Send)) -> String {
 }
 
 /// Sends the finished batches and, once the stage is finishing, the rest of the window.
-fn send_all(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
+async fn send_all(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
     loop {
         for batch in stage.batches.take_ready() {
             sender
-                .blocking_send(Message::Batch(batch))
+                .send(Message::Batch(batch))
+                .await
                 .map_err(|_| Stop::ConsumerGone)?;
         }
-        if !stage.flush_some() && stage.batches.is_empty() {
+        let more = catch_unwind(AssertUnwindSafe(|| stage.flush_some())).map_err(Stop::InternalPanic)?;
+        if !more && stage.batches.is_empty() {
             return Ok(());
         }
     }

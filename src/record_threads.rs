@@ -1,0 +1,64 @@
+//! The threads that run the record stages (parsing, mapping, grouping) of all imports.
+//!
+//! Each thread drives a single-threaded tokio runtime, and an import's record stage is a
+//! task on one of them. A stage that waits for its consumer is a suspended task, so imports
+//! that are open but not read hold no thread, and any number of them can be open at once.
+//! Every event of an import is allocated and freed on one thread, which keeps glibc from
+//! spreading the grouping window over several per-thread arenas.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use tokio::runtime::{Builder, Handle};
+use tokio::task::JoinHandle;
+
+/// The maximum number of record threads; fewer on machines with fewer cores.
+const MAX_THREADS: usize = 4;
+
+struct RecordThreads {
+    handles: Vec<Handle>,
+    next: AtomicUsize,
+}
+
+static THREADS: OnceLock<RecordThreads> = OnceLock::new();
+
+/// Runs `future` on a record thread, chosen round-robin.
+///
+/// # Panics
+///
+/// Panics when no record thread can be started, for example when the process is out of
+/// threads. The binding turns that panic into an INTERNAL error.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let threads = THREADS.get_or_init(start_threads);
+    let index = threads.next.fetch_add(1, Ordering::Relaxed) % threads.handles.len();
+    threads.handles[index].spawn(future)
+}
+
+fn start_threads() -> RecordThreads {
+    let count = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_THREADS);
+    let handles = (0..count).map(start_thread).collect();
+    RecordThreads {
+        handles,
+        next: AtomicUsize::new(0),
+    }
+}
+
+fn start_thread(index: usize) -> Handle {
+    let runtime = Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a single-threaded tokio runtime can be built");
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name(format!("connect-tracking-records-{index}"))
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+        .expect("a record thread can be started");
+    handle
+}
