@@ -496,11 +496,11 @@ test.describe('transport errors', () => {
       const { items, error } = await runImport(profileFor({ url }));
 
       assert.deepEqual(items, [EXPECTED_A, EXPECTED_B]);
-      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
-      assert.ok(error.message.startsWith(`GET ${url} failed`), error.message);
-      assert.match(error.message, /then retry/);
+      assertFatal(error, 520, 'SOURCE_READ_FAILED');
+      assert.ok(error.message.startsWith(`GET ${url} ended before the whole body arrived: `), error.message);
+      assert.ok(error.message.endsWith('; retry the import'), error.message);
       assert.deepEqual(error.details, {
-        code: 'SOURCE_REQUEST_FAILED',
+        code: 'SOURCE_READ_FAILED',
         source: url,
         decoded_bytes: Buffer.byteLength(sent),
       });

@@ -291,6 +291,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
       assert.ok(error.message.includes(`redirected to another origin, ${target.url}/file.csv, and the request carries credentials`), error.message);
+      assert.equal(error.message.split('set source.url to the final address').length, 2, error.message);
       assert.ok(!error.message.includes('SECRET-KEY'));
       assert.equal(target.requests.length, before);
     } finally {
@@ -332,6 +333,26 @@ test('HTTP redirects, retries and encodings', async (t) => {
 
       assert.equal(error, null);
       assert.equal(items[0].tracking_info.tracking_number, 'A1');
+    } finally {
+      await redirector.close();
+    }
+  });
+
+  await t.test('cross-origin redirect sends no Referer', async () => {
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${target.url}/file.csv` });
+      response.end();
+    });
+    try {
+      const source = { url: `${redirector.url}/export?api_key={metadata.key}` };
+      const { items, error } = await runImport(profileFor(source), { metadata: { key: 'SECRET-KEY' } });
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.tracking_number, 'A1');
+      assert.equal(redirector.requests[0].url, '/export?api_key=SECRET-KEY');
+      const received = target.requests.at(-1);
+      assert.equal(received.url, '/file.csv');
+      assert.equal(received.headers.referer, undefined);
     } finally {
       await redirector.close();
     }

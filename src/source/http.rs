@@ -28,6 +28,9 @@ pub async fn open(
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
         .redirect(redirect_policy(carries_credentials))
+        // A Referer after a redirect would pass the URL's query, which may carry a key, to
+        // the next server.
+        .referer(false)
         .build()
         .map_err(|error| FatalError::internal(format!("cannot build the HTTP client: {error}")))?;
 
@@ -112,7 +115,7 @@ fn redirect_policy(carries_credentials: bool) -> reqwest::redirect::Policy {
         if carries_credentials && !same_origin {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin; set source.url to the final address"
+                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin"
             ));
         }
         attempt.follow()
@@ -167,7 +170,8 @@ pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
         ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
     } else if error.is_redirect() {
         ("SOURCE_REQUEST_FAILED", "failed", "set source.url to the final address of the file")
-    } else if error.is_body() {
+    } else if error.is_body() || error.is_decode() {
+        // reqwest reports a body that breaks off while it is streamed as a decode error.
         ("SOURCE_READ_FAILED", "ended before the whole body arrived", "retry the import")
     } else {
         ("SOURCE_REQUEST_FAILED", "failed", "check that the carrier's server is reachable, then retry")
