@@ -8,7 +8,7 @@ pub const MAX_LINE: usize = 4 << 20;
 /// The start of a too-long line that `Line::text` keeps for the error message.
 const TOO_LONG_PREFIX: usize = 64;
 
-/// One line without its terminator (`\n` or `\r\n`).
+/// One line without its line break.
 pub struct Line<'a> {
     /// The line's text, or only its first bytes when `too_long` is set.
     pub text: &'a str,
@@ -18,19 +18,35 @@ pub struct Line<'a> {
     pub unterminated: bool,
     /// True for a line longer than `MAX_LINE`.
     pub too_long: bool,
-    /// Set with `too_long` when the line contains carriage returns without line feeds,
-    /// which suggests a file with classic Mac (CR only) line endings.
+    /// Set with `too_long` when the line contains carriage returns without line feeds.
     pub bare_carriage_returns: bool,
 }
 
+/// The kind of line break a file uses, detected from its first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineBreaks {
+    /// No line break seen yet.
+    Unknown,
+    /// `\n` or `\r\n`. A `\r` alone stays part of the line.
+    LineFeed,
+    /// `\r` alone, as classic Mac OS wrote. `\r\n` and `\n` end lines too.
+    CarriageReturn,
+}
+
 /// Buffers the partial last line between chunks.
-#[derive(Default)]
 pub struct LineBuffer {
     /// Decoded text not yet split; callers append to it.
     pub text: String,
     next_number: u64,
     /// True while the rest of a too-long line is being skipped.
     skipping: bool,
+    breaks: LineBreaks,
+}
+
+impl Default for LineBuffer {
+    fn default() -> LineBuffer {
+        LineBuffer::new()
+    }
 }
 
 impl LineBuffer {
@@ -39,19 +55,23 @@ impl LineBuffer {
             text: String::with_capacity(128 * 1024),
             next_number: 1,
             skipping: false,
+            breaks: LineBreaks::Unknown,
         }
     }
 
     /// Calls `on_line` for every complete line in the buffer and keeps the rest.
     pub fn split(&mut self, mut on_line: impl FnMut(Line<'_>)) {
+        if self.breaks == LineBreaks::Unknown {
+            self.breaks = detect_line_breaks(self.text.as_bytes());
+        }
         let mut start = 0;
         let bytes = self.text.as_bytes();
-        for end in memchr::memchr_iter(b'\n', bytes) {
+        while let Some((end, next)) = next_line_break(bytes, start, self.breaks) {
             if self.skipping {
                 // The end of a too-long line, which was reported already.
                 self.skipping = false;
                 self.next_number += 1;
-                start = end + 1;
+                start = next;
                 continue;
             }
             let mut text = &self.text[start..end];
@@ -70,7 +90,7 @@ impl LineBuffer {
                 });
             }
             self.next_number += 1;
-            start = end + 1;
+            start = next;
         }
 
         let rest = &self.text[start..];
@@ -85,14 +105,18 @@ impl LineBuffer {
         }
     }
 
-    /// Calls `on_line` for the last line if the file does not end with a line break.
+    /// Calls `on_line` for the last line if the file does not end with a line feed.
     pub fn finish(&mut self, mut on_line: impl FnMut(Line<'_>)) {
         if !self.text.is_empty() && !self.skipping {
-            let text = self.text.strip_suffix('\r').unwrap_or(&self.text);
+            let (text, unterminated) = match self.text.strip_suffix('\r') {
+                // In a file that breaks lines with CR alone, a final CR ends the last line.
+                Some(text) => (text, self.breaks == LineBreaks::LineFeed),
+                None => (self.text.as_str(), true),
+            };
             on_line(Line {
                 text,
                 number: self.next_number,
-                unterminated: true,
+                unterminated,
                 too_long: false,
                 bare_carriage_returns: false,
             });
@@ -100,6 +124,37 @@ impl LineBuffer {
         }
         self.skipping = false;
         self.text.clear();
+    }
+}
+
+/// Detects the line breaks from the first `\r` or `\n` in `bytes`. A `\r` at the end of
+/// `bytes` may be the start of a `\r\n`, so the answer then waits for more text.
+fn detect_line_breaks(bytes: &[u8]) -> LineBreaks {
+    let Some(position) = memchr::memchr2(b'\r', b'\n', bytes) else {
+        return LineBreaks::Unknown;
+    };
+    match (bytes[position], bytes.get(position + 1)) {
+        (b'\n', _) | (_, Some(b'\n')) => LineBreaks::LineFeed,
+        (_, Some(_)) => LineBreaks::CarriageReturn,
+        (_, None) => LineBreaks::Unknown,
+    }
+}
+
+/// Finds the first line break at or after `from`; returns where the line ends and where the
+/// next line starts. In `LineFeed` mode the line keeps the `\r` of a `\r\n`, which
+/// `split` removes.
+fn next_line_break(bytes: &[u8], from: usize, breaks: LineBreaks) -> Option<(usize, usize)> {
+    let rest = &bytes[from..];
+    if breaks != LineBreaks::CarriageReturn {
+        let end = from + memchr::memchr(b'\n', rest)?;
+        return Some((end, end + 1));
+    }
+    let end = from + memchr::memchr2(b'\r', b'\n', rest)?;
+    match (bytes[end], bytes.get(end + 1)) {
+        (b'\r', Some(b'\n')) => Some((end, end + 2)),
+        // A `\r` at the end of the text may be followed by a `\n` in the next chunk.
+        (b'\r', None) => None,
+        _ => Some((end, end + 1)),
     }
 }
 
@@ -151,6 +206,41 @@ mod tests {
                     ("c;ä".to_string(), 2, false),
                     (String::new(), 3, false),
                     ("last".to_string(), 4, true),
+                ],
+                "chunk size {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn carriage_return_alone_breaks_lines_when_first() {
+        for chunk in 1..12 {
+            let lines = split_in_chunks("a;b\rc;ä\r\rd\r\ne\nlast\r", chunk);
+            assert_eq!(
+                lines,
+                vec![
+                    ("a;b".to_string(), 1, false),
+                    ("c;ä".to_string(), 2, false),
+                    (String::new(), 3, false),
+                    ("d".to_string(), 4, false),
+                    ("e".to_string(), 5, false),
+                    ("last".to_string(), 6, false),
+                ],
+                "chunk size {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn carriage_return_alone_stays_in_line_feed_files() {
+        for chunk in 1..12 {
+            let lines = split_in_chunks("a;b\r\nc\rd\nlast\r", chunk);
+            assert_eq!(
+                lines,
+                vec![
+                    ("a;b".to_string(), 1, false),
+                    ("c\rd".to_string(), 2, false),
+                    ("last".to_string(), 3, true),
                 ],
                 "chunk size {chunk}"
             );

@@ -262,7 +262,7 @@ impl<'p> RecordStage<'p> {
 
     fn reject_too_long(&mut self, line: &Line<'_>) {
         let hint = if line.bare_carriage_returns {
-            " The line contains carriage returns without line feeds, so the file probably uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF."
+            " The line contains carriage returns (CR) without line feeds, which do not end lines because the file's first line break is LF or CRLF: use one kind of line break in the whole file."
         } else {
             ""
         };
@@ -289,12 +289,14 @@ impl<'p> RecordStage<'p> {
             return;
         };
         if text.contains('\r') {
-            // Line splitting removed the CR of every CRLF, so this CR has no line feed after it.
+            // Line splitting removed the CR of every CRLF, and a file whose first line break
+            // is a CR alone is split at every CR, so this CR has no line feed after it and
+            // the lines before the header end with LF or CRLF.
             self.fatal = Some(
                 FatalError::carrier(
                     "HEADER_INVALID",
                     format!(
-                        "{}:{number}: the header row contains a carriage return (CR) without a line feed, so the file probably uses CR alone as the line break, which is not supported: convert its line endings to LF or CRLF",
+                        "{}:{number}: the header row contains a carriage return (CR) without a line feed, but the lines before it end with LF or CRLF, so the CR does not end the header: use one kind of line break in the whole file",
                         self.source_name
                     ),
                 )
