@@ -98,13 +98,18 @@ pub fn check_format(format: &str) -> Result<(), String> {
         .at(3, 4, 5, 0)
         .to_zoned(TimeZone::UTC)
         .map_err(|error| error.to_string())?;
-    jiff::fmt::strtime::format(format, &sample)
-        .map(|_| ())
-        .map_err(|error| {
-            let reason = error.to_string();
-            let reason = reason.strip_prefix("strftime formatting failed: ").unwrap_or(&reason).to_string();
-            format!("`{format}` is not a valid strftime format ({reason}); use directives such as %Y, %m, %d, %H, %M, %S and %z")
-        })
+    let written = jiff::fmt::strtime::format(format, &sample).map_err(|error| {
+        let reason = error.to_string();
+        let reason = reason.strip_prefix("strftime formatting failed: ").unwrap_or(&reason).to_string();
+        format!("`{format}` is not a valid strftime format ({reason}); use directives such as %Y, %m, %d, %H, %M, %S and %z")
+    })?;
+    // A format that cannot read back what it writes never parses a value: one without a
+    // full date (`%H:%M`), or with a directive that gives no date and time (`%s`, `%Z`).
+    parse_with_jiff(format, &written, &TimeZone::UTC).map(|_| ()).map_err(|reason| {
+        format!(
+            "`{format}` cannot be read as a date and time: 2024-01-02 03:04:05 UTC written with it is {written:?}, which it does not parse ({reason}); use a format with the year, month and day, such as %Y-%m-%d %H:%M:%S"
+        )
+    })
 }
 
 /// A digits-only format compiled to fixed positions, the common case in carrier files.
@@ -254,7 +259,7 @@ impl TimeParser {
                 Some(Err(error)) => Err(error),
                 None => parse_with_jiff(format, value, zone),
             };
-            match result {
+            match result.and_then(check_years) {
                 Ok(stamp) => return Ok(stamp),
                 Err(error) => errors.push((format, error)),
             }
@@ -288,6 +293,18 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
         }
         None => in_zone(local, zone),
     }
+}
+
+/// Accepts stamps whose local and UTC years RFC 3339 can write with four digits, leaving
+/// out year 0, which no carrier means.
+fn check_years(stamp: Stamp) -> Result<Stamp, String> {
+    let utc_year = Offset::UTC.to_datetime(stamp.timestamp).year();
+    for year in [stamp.local.year(), utc_year] {
+        if !(1..=9999).contains(&year) {
+            return Err(format!("the year {year} is outside 1 to 9999"));
+        }
+    }
+    Ok(stamp)
 }
 
 /// Accepts offsets that RFC 3339 can write: whole minutes, less than 24 hours.
@@ -342,7 +359,7 @@ impl ZoneCache {
 /// `Factory` means that no time zone was set.
 pub const NOT_PLACE_ZONES: [&str; 3] = ["localtime", "posixrules", "Factory"];
 
-fn parse_zone(value: &str) -> Result<TimeZone, String> {
+pub fn parse_zone(value: &str) -> Result<TimeZone, String> {
     if value.eq_ignore_ascii_case("z") {
         return Ok(TimeZone::UTC);
     }
@@ -432,6 +449,18 @@ mod tests {
     }
 
     #[test]
+    fn years_outside_four_digits_are_errors() {
+        let dashed = TimeParser::new(&["%Y-%m-%d %H:%M".to_string()]);
+        assert_eq!(dashed.parse("-001-01-02 10:00", &TimeZone::UTC).unwrap_err(), "the year -1 is outside 1 to 9999");
+        let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        assert_eq!(packed.parse("00000102100000", &TimeZone::UTC).unwrap_err(), "the year 0 is outside 1 to 9999");
+        // Local year 1 at UTC+01:00 is year 0 in UTC half an hour earlier.
+        let east = TimeZone::fixed(Offset::constant(1));
+        assert_eq!(packed.parse("00010101003000", &east).unwrap_err(), "the year 0 is outside 1 to 9999");
+        assert_eq!(packed.parse("99991230120000", &TimeZone::UTC).unwrap().utc_rfc3339(), "9999-12-30T12:00:00Z");
+    }
+
+    #[test]
     fn every_format_gives_its_reason() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S".to_string(), "%Y-%m-%d %H:%M".to_string()]);
         let error = parser.parse("2024-02-30 12:00", &berlin()).unwrap_err();
@@ -447,6 +476,14 @@ mod tests {
             "`%Y-%K` is not a valid strftime format (found unrecognized specifier directive `K`); use directives such as %Y, %m, %d, %H, %M, %S and %z"
         );
         assert!(check_format("%d.%m.%Y %H:%M").is_ok());
+        assert!(check_format("%d.%m.%Y").is_ok());
+        assert!(check_format("%y%j %I:%M %p").is_ok());
+        assert_eq!(
+            check_format("%H:%M").unwrap_err(),
+            "`%H:%M` cannot be read as a date and time: 2024-01-02 03:04:05 UTC written with it is \"03:04\", which it does not parse (date required to parse datetime: year required to parse date); use a format with the year, month and day, such as %Y-%m-%d %H:%M:%S"
+        );
+        assert!(check_format("%s").unwrap_err().starts_with("`%s` cannot be read as a date and time"));
+        assert!(check_format("%Y-%m-%d %H:%M %Z").unwrap_err().starts_with("`%Y-%m-%d %H:%M %Z` cannot be read as a date and time"));
         assert!(check_format("").unwrap_err().starts_with("`` has no % directive"));
         assert!(check_format("abc").unwrap_err().starts_with("`abc` has no % directive"));
     }

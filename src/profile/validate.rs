@@ -378,6 +378,16 @@ fn check_field(
         );
     }
 
+    if name == "time_zone" {
+        let constants = [("value", &options.value), ("default", &options.default)];
+        for (key, constant) in constants {
+            let Some(zone) = constant else { continue };
+            if let Err(reason) = crate::map::time::parse_zone(zone.trim()) {
+                push(problems, &format!("{path}.{key}"), reason);
+            }
+        }
+    }
+
     let references = options
         .column
         .iter()
@@ -464,7 +474,20 @@ fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems:
                 ),
             }
         }
-        (Format::Delimited(_), ColumnRef::Index(_)) => {}
+        (Format::Delimited(format), ColumnRef::Index(index)) => {
+            if let Some(columns) = &format.columns {
+                if *index >= columns.len() {
+                    push(
+                        problems,
+                        path,
+                        format!(
+                            "column index {index} is past the {} names in format.columns (indexes start at 0); fix the index or add the column to format.columns",
+                            columns.len()
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -652,6 +675,28 @@ mod tests {
     }
 
     #[test]
+    fn constant_time_zone_field_is_checked() {
+        let message = only_problem(&with(|p| p["fields"]["time_zone"] = json!({ "value": "Mars/Base" })));
+        assert!(message.starts_with("fields.time_zone.value: "), "{message}");
+        assert!(message.contains("Mars/Base"), "{message}");
+        let message = only_problem(&with(|p| p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "+25:00" })));
+        assert!(message.starts_with("fields.time_zone.default: "), "{message}");
+        assert_accepted(&with(|p| p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "Europe/Vienna" })).to_string());
+    }
+
+    #[test]
+    fn column_index_past_format_columns() {
+        let message = only_problem(&with(|p| {
+            p["format"] = json!({ "type": "delimited", "delimiter": ";", "header": false, "columns": ["PARCELNO", "SCAN_CODE", "SCAN_DATE_TIME"] });
+            p["fields"] = json!({ "tracking_number": "PARCELNO", "event_datetime": { "column": 2, "format": "%Y%m%d%H%M%S" }, "city": 3 });
+        }));
+        assert_eq!(
+            message,
+            "fields.city.column: column index 3 is past the 3 names in format.columns (indexes start at 0); fix the index or add the column to format.columns"
+        );
+    }
+
+    #[test]
     fn column_index_in_columns_list_has_index_path() {
         let message = only_problem(&with(|p| p["fields"]["city"] = json!({ "columns": ["CITY", -2] })));
         assert!(message.starts_with("fields.city.columns[1]: -2 is not a column; "), "{message}");
@@ -661,7 +706,7 @@ mod tests {
     fn whole_float_column_index_is_an_index() {
         let profile = assert_accepted(r#"{"source": {"path": "/x"}, "time_zone": "UTC",
             "format": {"type": "delimited", "delimiter": ";", "header": false},
-            "fields": {"tracking_number": 2.0, "event_datetime": {"column": 0, "format": "%Y"}}}"#);
+            "fields": {"tracking_number": 2.0, "event_datetime": {"column": 0, "format": "%Y%m%d"}}}"#);
         assert_eq!(profile.fields.tracking_number.options().column, Some(ColumnRef::Index(2)));
     }
 
