@@ -565,11 +565,37 @@ test.describe('gzip', () => {
 
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'GZIP_INVALID');
-      assert.ok(error.message.startsWith(`${url} is not a complete gzip stream`), error.message);
-      assert.deepEqual(error.details, { code: 'GZIP_INVALID', source: url, decoded_bytes: 0 });
+      assert.equal(error.message, `${url} is not gzip: it starts with the bytes 54 4e 3b 54 instead of 1f 8b; set compression to "auto" so that plain files are read as they are`);
+      assert.deepEqual(error.details, { code: 'GZIP_INVALID', source: url });
     } finally {
       await server.close();
     }
+  });
+
+  test('zero padding after the last member is ignored', async () => {
+    const body = Buffer.concat([zlib.gzipSync(`${HEADER}${ROWS_A}`), zlib.gzipSync(ROW_B), Buffer.alloc(2048)]);
+    const server = await startServer(serveBuffer(body));
+    try {
+      const { items, error, summary } = await runImport(profileFor({ url: `${server.url}/scan.csv.gz` }));
+
+      assert.equal(error, null);
+      assert.deepEqual(items, [EXPECTED_A, EXPECTED_B]);
+      assert.equal(summary.bytes, body.length);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('data after the last member is 520 GZIP_INVALID', async () => {
+    const body = Buffer.concat([zlib.gzipSync(`${HEADER}${ROWS_A}${ROW_B}`), Buffer.from('\0\0trailer')]);
+    const { items, error, url } = await importFromBody(body);
+
+    assert.deepEqual(items, [EXPECTED_A, EXPECTED_B]);
+    assertFatal(error, 520, 'GZIP_INVALID');
+    assert.ok(
+      error.message.startsWith(`${url} is not a complete gzip stream (after the last complete gzip member and 2 zero bytes comes the byte 74, which does not start a gzip member)`),
+      error.message,
+    );
   });
 
   test('single-member gzip imports all rows', async () => {

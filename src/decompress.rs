@@ -1,29 +1,173 @@
 //! Decompression: gzip (single or multi-member) chosen by the profile or by magic bytes.
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use std::io::{Error, ErrorKind};
 
 use async_compression::tokio::bufread::GzipDecoder;
+use bytes::Bytes;
+use futures::stream::{self, Stream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio_util::io::StreamReader;
 
+use crate::error::FatalError;
 use crate::profile::Compression;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+const CHUNK: usize = 64 * 1024;
+
+type Source = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
+
 /// Wraps the source in a gzip decoder when needed; returns the reader and whether it is gzip.
+/// `name` names the source in the error for a file that `compression: "gzip"` calls gzip
+/// but that does not start like one.
 pub async fn wrap(
     reader: Box<dyn AsyncRead + Send + Unpin>,
     compression: Compression,
-) -> std::io::Result<(Box<dyn AsyncRead + Send + Unpin>, bool)> {
-    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+    name: &str,
+) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
+    let mut buffered = BufReader::with_capacity(CHUNK, reader);
+    let start = buffered.fill_buf().await.map_err(|error| {
+        FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed: {error}; retry the import"))
+            .with("source", name)
+    })?;
+    let starts_like_gzip = start.starts_with(&GZIP_MAGIC);
     let gzip = match compression {
         Compression::None => false,
-        Compression::Gzip => true,
-        Compression::Auto => buffered.fill_buf().await?.starts_with(&GZIP_MAGIC),
+        Compression::Auto => starts_like_gzip,
+        Compression::Gzip if starts_like_gzip || start.is_empty() => true,
+        Compression::Gzip => {
+            let first: Vec<String> = start.iter().take(4).map(|byte| format!("{byte:02x}")).collect();
+            return Err(FatalError::carrier(
+                "GZIP_INVALID",
+                format!(
+                    "{name} is not gzip: it starts with the bytes {} instead of 1f 8b; set compression to \"auto\" so that plain files are read as they are",
+                    first.join(" ")
+                ),
+            )
+            .with("source", name));
+        }
     };
     if gzip {
-        let mut decoder = GzipDecoder::new(buffered);
-        decoder.multiple_members(true);
-        Ok((Box::new(decoder), true))
+        Ok((Box::new(StreamReader::new(Box::pin(gzip_members(buffered)))), true))
     } else {
         Ok((Box::new(buffered), false))
+    }
+}
+
+/// Decompresses gzip members one after another until the input ends. Zero bytes after the
+/// last member, which tape and some transfer tools add as padding, are ignored, as `gzip -d`
+/// does; any other data there is an error.
+fn gzip_members(source: Source) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    let first = Some(member_decoder(source));
+    stream::try_unfold(first, |decoder| async move {
+        let Some(mut decoder) = decoder else {
+            return Ok(None);
+        };
+        loop {
+            let mut chunk = vec![0u8; CHUNK];
+            let read = decoder.read(&mut chunk).await?;
+            if read > 0 {
+                chunk.truncate(read);
+                return Ok(Some((Bytes::from(chunk), Some(decoder))));
+            }
+            let mut source = decoder.into_inner();
+            if !skip_zero_padding(&mut source).await? {
+                return Ok(None);
+            }
+            decoder = member_decoder(source);
+        }
+    })
+}
+
+fn member_decoder(source: Source) -> GzipDecoder<Source> {
+    let mut decoder = GzipDecoder::new(source);
+    decoder.multiple_members(false);
+    decoder
+}
+
+/// Reads past zero bytes after a member; returns whether another member follows.
+async fn skip_zero_padding(source: &mut Source) -> std::io::Result<bool> {
+    let mut zeros: u64 = 0;
+    loop {
+        let available = source.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(false);
+        }
+        if zeros == 0 && available[0] == GZIP_MAGIC[0] {
+            return Ok(true);
+        }
+        match available.iter().position(|&byte| byte != 0) {
+            Some(position) => {
+                let byte = available[position];
+                let padding = if zeros + position as u64 > 0 {
+                    format!(" and {} zero bytes", zeros + position as u64)
+                } else {
+                    String::new()
+                };
+                return Err(Error::new(
+                    ErrorKind::InvalidData,
+                    format!("after the last complete gzip member{padding} comes the byte {byte:02x}, which does not start a gzip member"),
+                ));
+            }
+            None => {
+                let length = available.len();
+                zeros += length as u64;
+                source.consume(length);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    async fn decompress(bytes: Vec<u8>) -> std::io::Result<String> {
+        let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(bytes));
+        let (mut reader, gzip) = wrap(reader, Compression::Auto, "test.gz").await.unwrap();
+        assert!(gzip);
+        let mut text = String::new();
+        reader.read_to_string(&mut text).await?;
+        Ok(text)
+    }
+
+    #[tokio::test]
+    async fn members_and_zero_padding() {
+        let mut bytes = gzip("a;1\n");
+        bytes.extend(gzip("b;2\n"));
+        bytes.extend(vec![0u8; 150_000]);
+        assert_eq!(decompress(bytes).await.unwrap(), "a;1\nb;2\n");
+    }
+
+    #[tokio::test]
+    async fn data_after_padding_is_an_error() {
+        let mut bytes = gzip("a;1\n");
+        bytes.extend([0, 0, b'x']);
+        let error = decompress(bytes).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "after the last complete gzip member and 2 zero bytes comes the byte 78, which does not start a gzip member"
+        );
+    }
+
+    #[tokio::test]
+    async fn forced_gzip_on_plain_text_is_an_error() {
+        let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(b"TN;TS\n".to_vec()));
+        let Err(error) = wrap(reader, Compression::Gzip, "scan.csv").await else {
+            panic!("plain text was accepted as gzip");
+        };
+        assert_eq!(error.code, "GZIP_INVALID");
+        assert_eq!(
+            error.message,
+            "scan.csv is not gzip: it starts with the bytes 54 4e 3b 54 instead of 1f 8b; set compression to \"auto\" so that plain files are read as they are"
+        );
     }
 }
