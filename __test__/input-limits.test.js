@@ -128,6 +128,20 @@ test('CR line breaks without a header', async (t) => {
   });
 });
 
+test('two joined exports with byte order marks', async () => {
+  const part = (time) => `\ufeffA1;${time};05\n`;
+  const file = writeFile('joined.csv', `${part('20240102100000')}${part('20240102110000')}`);
+  const profile = profileFor({ path: file });
+  profile.format.header = false;
+  profile.fields = { tracking_number: 0, event_datetime: { column: 1, format: '%Y%m%d%H%M%S' }, event_code: 2 };
+  const { items, error } = await runImport(profile);
+
+  assert.equal(error, null);
+  assert.equal(items.length, 1);
+  assert.equal(items[0].tracking_info.tracking_number, 'A1');
+  assert.equal(items[0].tracking_info.events.length, 2);
+});
+
 test('CR in a header after LF lines', async () => {
   const file = writeFile('carriage-return-header.csv', 'exported 2024-01-02\nTN;TS\rX;CODE\nA1;20240102100000;05\n');
   const profile = profileFor({ path: file });

@@ -78,6 +78,7 @@ impl LineBuffer {
             if let Some(stripped) = text.strip_suffix('\r') {
                 text = stripped;
             }
+            text = strip_byte_order_mark(text);
             if text.len() > MAX_LINE {
                 on_line(too_long(text, self.next_number));
             } else {
@@ -114,7 +115,7 @@ impl LineBuffer {
                 None => (self.text.as_str(), true),
             };
             on_line(Line {
-                text,
+                text: strip_byte_order_mark(text),
                 number: self.next_number,
                 unterminated,
                 too_long: false,
@@ -125,6 +126,12 @@ impl LineBuffer {
         self.skipping = false;
         self.text.clear();
     }
+}
+
+/// Removes a byte order mark from the start of a line. The decoder removes the file's own,
+/// so this one comes from a second file joined to the first (`cat a.csv b.csv`).
+fn strip_byte_order_mark(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// Detects the line breaks from the first `\r` or `\n` in `bytes`. A `\r` at the end of
@@ -229,6 +236,13 @@ mod tests {
                 "chunk size {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn byte_order_mark_at_line_start_is_removed() {
+        let lines = split_in_chunks("a\n\u{feff}b;\u{feff}\n\u{feff}c", 3);
+        let texts: Vec<&str> = lines.iter().map(|(text, _, _)| text.as_str()).collect();
+        assert_eq!(texts, ["a", "b;\u{feff}", "c"]);
     }
 
     #[test]
