@@ -221,5 +221,6 @@ export class ConnectTrackingError extends Error {
   /** A machine-readable name such as SOURCE_NOT_FOUND. */
   code: string;
   details?: Record<string, unknown>;
+  /** Set on every 429: the server's Retry-After in seconds, or 60 when it sent none. */
   retryAfterSeconds?: number;
 }

@@ -378,12 +378,13 @@ test.describe('HTTP status errors', () => {
     assert.equal(error.details.retry_after_seconds, 0);
   });
 
-  test('HTTP 429 without Retry-After has no retryAfterSeconds', async () => {
-    const { error } = await importFromBody('slow down', { status: 429 });
+  test('HTTP 429 without Retry-After waits 60 s', async () => {
+    const { error, url } = await importFromBody('slow down', { status: 429 });
 
     assertFatal(error, 429, 'SOURCE_RATE_LIMITED');
-    assert.equal('retryAfterSeconds' in error, false);
-    assert.equal('retry_after_seconds' in error.details, false);
+    assert.equal(error.retryAfterSeconds, 60);
+    assert.equal(error.details.retry_after_seconds, 60);
+    assert.equal(error.message, `GET ${url} returned HTTP 429 Too Many Requests; retry later (the server sent no valid Retry-After, so retryAfterSeconds is the default of 60)`);
   });
 });
 

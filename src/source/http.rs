@@ -191,6 +191,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The wait given to Connect for an HTTP 429 without a valid Retry-After header, because
+/// Connect expects retryAfterSeconds on every rate-limit error.
+const DEFAULT_RETRY_AFTER_SECONDS: u64 = 60;
+
 async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
     let status = response.status();
     let retry_after = response
@@ -212,9 +216,15 @@ async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
             "check source.url and the metadata it uses",
         ),
         StatusCode::TOO_MANY_REQUESTS => (
-            ErrorKind::RateLimited { retry_after_seconds: retry_after },
+            ErrorKind::RateLimited {
+                retry_after_seconds: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECONDS)),
+            },
             "SOURCE_RATE_LIMITED",
-            "retry later",
+            if retry_after.is_some() {
+                "retry later"
+            } else {
+                "retry later (the server sent no valid Retry-After, so retryAfterSeconds is the default of 60)"
+            },
         ),
         status if status.is_server_error() => (
             ErrorKind::CarrierServer,
