@@ -219,6 +219,13 @@ test.describe('signal and onSummary are checked first', () => {
     );
   });
 
+  test('misspelled option is rejected before the request', async () => {
+    await assertRejectedBeforeRequest(
+      { sorce: '/tmp/other.csv' },
+      optionInvalid('sorce', 'options.sorce is not an ImportTrackingEvents option; the options are signal, source, batchSize, onSummary. Check the spelling'),
+    );
+  });
+
   const wrongSignals = [
     { name: 'empty object', signal: {}, described: '{} (object)' },
     { name: 'object without listeners', signal: { aborted: false }, described: '{ aborted: false } (object)' },

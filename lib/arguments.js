@@ -319,6 +319,8 @@ function isAbortSignal(signal) {
 
 // Checks the ImportTrackingEvents options and returns { signal, source, batchSize,
 // onSummary } with null for each one not given; null or undefined means no options.
+const OPTION_NAMES = ['signal', 'source', 'batchSize', 'onSummary'];
+
 function importOptions(options) {
   if (options === undefined || options === null) {
     return { signal: null, source: null, batchSize: null, onSummary: null };
@@ -328,6 +330,15 @@ function importOptions(options) {
       undefined,
       `ImportTrackingEvents options must be an object such as { signal, source, batchSize, onSummary }, or null, not ${describe(options)}`,
     );
+  }
+
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw invalidOption(
+        key,
+        `options.${key} is not an ImportTrackingEvents option; the options are ${OPTION_NAMES.join(', ')}. Check the spelling`,
+      );
+    }
   }
 
   const { signal, source, batchSize, onSummary } = options;
