@@ -175,6 +175,46 @@ test.describe('unreadable files', () => {
   });
 });
 
+test.describe('import errors name the CLI options', () => {
+  test('missing metadata points to --metadata', async () => {
+    const { status, stdout, stderr } = await runCli(['import', '--profile', PROFILE]);
+
+    assert.equal(status, 1);
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr.split('\n').at(-2),
+      'connect-tracking: import failed (status 400): source.path uses {metadata.dpd_customer_number}, but the request\'s metadata has no `dpd_customer_number`; add it to the connection\'s settings or change the profile (give metadata values with --metadata FILE)',
+    );
+  });
+
+  test('missing --source file points to --source', async () => {
+    const { status, stdout, stderr } = await runCli(['import', '--profile', PROFILE, '--source', 'no-such-scan.csv']);
+
+    assert.equal(status, 1);
+    assert.equal(stdout, '');
+    const lines = stderr.split('\n');
+    assert.equal(lines.length, 3, stderr);
+    assert.match(lines[0], /^records 0, events 0, shipments 0, errors 0, warnings 0, duplicates 0, bytes 0, seconds \d+\.\d{3}$/);
+    assert.equal(
+      lines[1],
+      'connect-tracking: import failed (status 400): cannot open no-such-scan.csv: No such file or directory (os error 2); check the source option (--source in the CLI)',
+    );
+  });
+
+  test('invalid profile is one line', async (t) => {
+    const profile = JSON.parse(fs.readFileSync(path.join(ROOT, PROFILE), 'utf8'));
+    profile.time_zone = 'Mars/Base';
+    profile.format.delimiter = ';;';
+    const file = temporaryFile(t, 'profile.json', JSON.stringify(profile));
+    const { status, stderr } = await runCli(['import', '--profile', file, '--source', DPD_FILE]);
+
+    assert.equal(status, 1);
+    assert.equal(stderr.split('\n').length, 2, stderr);
+    assert.ok(stderr.startsWith(`connect-tracking: invalid carrier profile ${file}: `), stderr);
+    assert.match(stderr, /time_zone: `Mars\/Base` is not an IANA time zone name; use an IANA name such as Europe\/Berlin or UTC; format\.delimiter: /);
+  });
+});
+
 test.describe('--source URLs', () => {
   test('file:// URL is read as a path', async () => {
     const source = pathToFileURL(path.join(ROOT, DPD_FILE)).href;

@@ -19,9 +19,31 @@ const USAGE = `usage: connect-tracking import --profile FILE [--metadata FILE] [
 Each option may be given once, as --NAME VALUE or --NAME=VALUE.
 `;
 
+// Prints the error as one line and exits with status 1.
 function fail(message) {
-  process.stderr.write(`connect-tracking: ${message}\n`);
+  process.stderr.write(`connect-tracking: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
+}
+
+// What the library's advice means on the command line, by error code.
+const CLI_ADVICE = {
+  METADATA_MISSING: 'give metadata values with --metadata FILE',
+  METADATA_INVALID: 'fix the value in the --metadata file',
+};
+
+// Returns the import error's message for the command line.
+function importFailure(error) {
+  const status = error.statusCode ? ` (status ${error.statusCode})` : '';
+  const advice = CLI_ADVICE[error.code];
+  return `import failed${status}: ${error.message}${advice ? ` (${advice})` : ''}`;
+}
+
+// Returns a PROFILE_INVALID error as one line, its problems separated by semicolons.
+function profileFailure(file, error) {
+  const problems = error.details?.problems;
+  if (!Array.isArray(problems)) return `${file}: ${error.message}`;
+  const list = problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+  return `invalid carrier profile ${file}: ${list}`;
 }
 
 const OPTION_NAMES = ['profile', 'metadata', 'source'];
@@ -123,7 +145,7 @@ async function main() {
   try {
     carrier = createCarrier(profile);
   } catch (error) {
-    fail(`${path.resolve(options.profile)}: ${error.message}`);
+    fail(profileFailure(path.resolve(options.profile), error));
   }
 
   const started = process.hrtime.bigint();
@@ -151,8 +173,7 @@ async function main() {
   } catch (error) {
     if (progress) process.stderr.write('\n');
     if (summary) process.stderr.write(`${formatSummary(summary, seconds())}\n`);
-    const status = error.statusCode ? ` (status ${error.statusCode})` : '';
-    fail(`import failed${status}: ${error.message}`);
+    fail(importFailure(error));
   }
 
   if (progress) process.stderr.write('\n');

@@ -104,7 +104,8 @@ async fn produce(
         Some(location) => location.clone(),
         None => source::resolve(&profile.source, &job.metadata)?,
     };
-    let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone()).await?;
+    let overridden = job.source_override.is_some();
+    let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone(), overridden).await?;
     let name = opened.name.clone();
     let compression = if opened.content_gzip { Compression::Gzip } else { profile.compression };
     let (mut reader, gzip) = decompress::wrap(opened.reader, compression, &name).await?;

@@ -53,25 +53,35 @@ pub fn resolve(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<Locat
     template::fill(url, metadata, Position::Url, "source.url").map(Location::Url)
 }
 
-/// Opens the location; `bytes_read` counts the bytes as they arrive.
+/// Opens the location; `bytes_read` counts the bytes as they arrive. `overridden` is set
+/// when the location came from the import's `source` option instead of the profile.
 pub async fn open(
     location: &Location,
     spec: &SourceSpec,
     metadata: &Map<String, Value>,
     bytes_read: Arc<AtomicU64>,
+    overridden: bool,
 ) -> Result<Opened, FatalError> {
     match location {
-        Location::Path(path) => open_file(path, bytes_read).await,
+        Location::Path(path) => open_file(path, bytes_read, overridden).await,
         Location::Url(url) => http::open(url, spec, metadata, bytes_read).await,
     }
 }
 
-async fn open_file(path: &str, bytes_read: Arc<AtomicU64>) -> Result<Opened, FatalError> {
+/// Opens a local file. `overridden` is set when the path came from the import's `source`
+/// option (`--source` in the CLI) instead of the profile, so that messages point there.
+async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> Result<Opened, FatalError> {
+    let setting = if overridden {
+        "the source option (--source in the CLI)"
+    } else {
+        "source.path"
+    };
     let file = tokio::fs::File::open(path).await.map_err(|error| {
         let (code, advice) = match error.kind() {
-            std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", "check source.path and the metadata it uses"),
-            std::io::ErrorKind::PermissionDenied => ("SOURCE_FORBIDDEN", "grant this process read access"),
-            _ => ("SOURCE_OPEN_FAILED", "check source.path"),
+            std::io::ErrorKind::NotFound if overridden => ("SOURCE_NOT_FOUND", format!("check {setting}")),
+            std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", format!("check {setting} and the metadata it uses")),
+            std::io::ErrorKind::PermissionDenied => ("SOURCE_FORBIDDEN", "grant this process read access".to_string()),
+            _ => ("SOURCE_OPEN_FAILED", format!("check {setting}")),
         };
         FatalError::bad_request(code, format!("cannot open {path}: {error}; {advice}"))
             .with("source", path)
@@ -80,7 +90,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>) -> Result<Opened, Fat
     if is_directory {
         return Err(FatalError::bad_request(
             "SOURCE_NOT_A_FILE",
-            format!("{path} is a directory, not a file; point source.path at the carrier's file"),
+            format!("{path} is a directory, not a file; point {setting} at the carrier's file"),
         )
         .with("source", path));
     }
