@@ -146,6 +146,32 @@ test('UTF-16 little endian with BOM', async () => {
   assert.equal(summary.events, 26);
 });
 
+test('UTF-16 without BOM read as UTF-8 suggests utf-16', async () => {
+  const file = path.join(directory, 'utf16-no-bom.csv');
+  fs.writeFileSync(file, Buffer.from(realLines.join('\n'), 'utf16le'));
+  await assert.rejects(importFile(file), (error) => {
+    assert.equal(error.code, 'COLUMN_NOT_FOUND');
+    assert.ok(
+      error.message.endsWith('. The column names contain NUL characters, so the file is probably UTF-16 without a byte order mark: set encoding to utf-16le or utf-16be'),
+      error.message,
+    );
+    return true;
+  });
+});
+
+test('invalid UTF-16 warning has no Latin-1 hint', async () => {
+  const file = path.join(directory, 'utf16-lone-surrogate.csv');
+  const lines = [...realLines];
+  lines[1] = lines[1].replace('WIZDIK', 'WIZ\ud800DIK');
+  // Buffer.from writes a lone surrogate as UTF-16 code unit 0xD800, which no decoder accepts.
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(lines.join('\n'), 'utf16le')]));
+  const { shipments } = await importFile(file, { ...profile, encoding: 'utf-16' });
+  const warnings = shipments.flatMap((item) => item.warning_messages ?? []);
+  assert.deepEqual(warnings, [
+    `${file}:2: the record contains bytes that are not valid utf-16, which were replaced by U+FFFD; set encoding to the file's real encoding`,
+  ]);
+});
+
 test('replace update method is passed through', async () => {
   const { shipments } = await importFile(realFile, { ...profile, update_method: 'replace' });
   assert.ok(shipments.every((item) => item.update_method === 'replace'));

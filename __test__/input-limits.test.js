@@ -128,6 +128,21 @@ test('CR line breaks without a header', async (t) => {
   });
 });
 
+test('summary counts warnings left out of an item', async () => {
+  const rows = [];
+  for (let index = 0; index < 60; index++) {
+    rows.push(`A1;202401021000${String(index).padStart(2, '0')};X${index}\n`);
+  }
+  const file = writeFile('many-warnings.csv', `TN;TS;CODE\n${rows.join('')}`);
+  const { items, error, summary } = await runImport(profileFor({ path: file }));
+
+  assert.equal(error, null);
+  assert.equal(items.length, 1);
+  assert.equal(items[0].warning_messages.length, 51);
+  assert.equal(items[0].warning_messages[50], '10 more warnings for this shipment were left out');
+  assert.equal(summary.warnings, 60);
+});
+
 test('two joined exports with byte order marks', async () => {
   const part = (time) => `\ufeffA1;${time};05\n`;
   const file = writeFile('joined.csv', `${part('20240102100000')}${part('20240102110000')}`);

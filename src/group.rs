@@ -214,6 +214,7 @@ impl Grouper {
                 self.max_open
             ));
         }
+        let warning_count = warnings.len() as u64;
         if warnings.len() > MAX_WARNINGS {
             let dropped = warnings.len() - MAX_WARNINGS;
             warnings.truncate(MAX_WARNINGS);
@@ -238,6 +239,7 @@ impl Grouper {
             weight,
             package_count,
             warnings,
+            warning_count,
         }
     }
 }
@@ -308,6 +310,25 @@ mod tests {
         assert_eq!(shipments[0].standardized_status_code(), StandardizedStatus::DE);
         assert_eq!(shipments[0].actual_delivery_datetime(), shipments[0].events[1].get(Text::EventDatetime));
         assert_eq!(grouper.duplicates, 1);
+    }
+
+    #[test]
+    fn warnings_are_capped_but_counted() {
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None);
+        let mut out = Vec::new();
+        for second in 0..72 {
+            let mut scan = event("A", second, "05", StandardizedStatus::AC);
+            scan.add_warning(format!("warning {second}"));
+            // The same warning twice is listed and counted once.
+            scan.add_warning(format!("warning {second}"));
+            grouper.push(scan, &mut out);
+        }
+        grouper.finish(&mut out);
+        let shipment = &shipments(out)[0];
+        assert_eq!(shipment.warnings.len(), MAX_WARNINGS + 1);
+        assert_eq!(shipment.warnings[MAX_WARNINGS - 1], "warning 49");
+        assert_eq!(shipment.warnings[MAX_WARNINGS], "22 more warnings for this shipment were left out");
+        assert_eq!(shipment.warning_count, 72);
     }
 
     #[test]

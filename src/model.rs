@@ -177,7 +177,10 @@ pub struct Shipment {
     pub text_sources: [Option<usize>; SHIPMENT_TEXT.len()],
     pub weight: Option<f64>,
     pub package_count: Option<i32>,
+    /// At most 50 warnings, then a line that counts the rest.
     pub warnings: Vec<String>,
+    /// The number of distinct warnings, including those left out of `warnings`.
+    pub warning_count: u64,
 }
 
 impl Shipment {

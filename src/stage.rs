@@ -345,8 +345,12 @@ impl<'p> RecordStage<'p> {
         match result {
             Ok(mut event) => {
                 if let Some(line) = self.replaced_line {
+                    // Invalid UTF-8 is most often a Latin-1 file read with the default encoding.
+                    let is_utf8 = encoding_rs::Encoding::for_label(self.profile.encoding.as_bytes())
+                        == Some(encoding_rs::UTF_8);
+                    let latin1_hint = if is_utf8 { " (windows-1252 for Latin-1 files)" } else { "" };
                     event.add_warning(format!(
-                        "{}:{line}: the record contains bytes that are not valid {}, which were replaced by U+FFFD; set encoding to the file's real encoding (windows-1252 for Latin-1 files)",
+                        "{}:{line}: the record contains bytes that are not valid {}, which were replaced by U+FFFD; set encoding to the file's real encoding{latin1_hint}",
                         self.source_name, self.profile.encoding
                     ));
                 }
@@ -372,7 +376,7 @@ impl<'p> RecordStage<'p> {
                 Item::Shipment(shipment) => {
                     self.counts.shipments += 1;
                     self.counts.events += shipment.events.len() as u64;
-                    self.counts.warnings += shipment.warnings.len() as u64;
+                    self.counts.warnings += shipment.warning_count;
                 }
                 Item::Error(_) => self.counts.errors += 1,
             }

@@ -140,7 +140,7 @@ fn resolve(
                     "fields.{field}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile{}",
                     columns.origin,
                     list_columns(columns.names),
-                    delimiter_hint(columns.names)
+                    header_hint(columns.names)
                 ),
             )
             .with("field", format!("fields.{field}"))
@@ -181,8 +181,12 @@ fn list_columns(names: &[String]) -> String {
     listed.join(", ")
 }
 
-/// Suggests checking the delimiter when the header row was read as one column.
-fn delimiter_hint(names: &[String]) -> String {
+/// Suggests a fix when the header row looks misread: NUL characters come from UTF-16 read
+/// as a single-byte encoding, and a single column from the wrong delimiter.
+fn header_hint(names: &[String]) -> String {
+    if names.iter().any(|name| name.contains('\0')) {
+        return ". The column names contain NUL characters, so the file is probably UTF-16 without a byte order mark: set encoding to utf-16le or utf-16be".to_string();
+    }
     let [only] = names else {
         return String::new();
     };
