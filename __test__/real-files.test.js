@@ -52,8 +52,9 @@ test('DPD SCANINFO: counts and a delivered parcel', async () => {
   );
   assert.equal(parcel.events[1].event_datetime_local, '2022-04-29T14:07:39+02:00');
   assert.equal(parcel.events[1].signer, 'FOJNLHOZLUF');
-  assert.equal(parcel.events[1].postal_code, '5771');
-  assert.equal(parcel.events[1].country, 'AT');
+  // CONSIGNEE_ZIP (5771) and RCOUNTRY (AT) are the receiver's address, not the scan's place.
+  assert.equal(parcel.events[1].postal_code, null);
+  assert.equal(parcel.events[1].country, null);
   // The informational scan 18 after the delivery leaves the parcel delivered.
   assert.equal(parcel.standardized_status_code, 'DE');
   assert.equal(parcel.carrier_status_code, '13');
