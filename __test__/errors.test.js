@@ -442,6 +442,21 @@ test.describe('transport errors', () => {
     }
   });
 
+  test('stall after headers, before the body, is 520 SOURCE_TIMEOUT', async () => {
+    const server = await startServer(stallAfter(''));
+    try {
+      const url = `${server.url}/scan.csv`;
+      const { items, error } = await runImport(profileFor({ url, read_timeout_seconds: 0.5 }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_TIMEOUT');
+      assert.ok(error.message.startsWith(`GET ${url} timed out`), error.message);
+      assert.equal(error.details.source, url);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('stall before headers is 520 SOURCE_TIMEOUT', async () => {
     // The handler never responds, so the request waits for the response headers.
     const server = await startServer(() => {});

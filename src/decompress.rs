@@ -3,7 +3,7 @@
 use std::io::{Error, ErrorKind};
 
 use async_compression::tokio::bufread::GzipDecoder;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
@@ -19,17 +19,19 @@ type Source = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
 
 /// Wraps the source in a gzip decoder when needed; returns the reader and whether it is gzip.
 /// `name` names the source in the error for a file that `compression: "gzip"` calls gzip
-/// but that does not start like one.
+/// but that does not start like one, and `read_failed` describes a failure to read the
+/// first bytes.
 pub async fn wrap(
     reader: Box<dyn AsyncRead + Send + Unpin>,
     compression: Compression,
     name: &str,
+    read_failed: impl FnOnce(Error) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
     let mut buffered = BufReader::with_capacity(CHUNK, reader);
-    let start = buffered.fill_buf().await.map_err(|error| {
-        FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed: {error}; retry the import"))
-            .with("source", name)
-    })?;
+    let start = match buffered.fill_buf().await {
+        Ok(start) => start,
+        Err(error) => return Err(read_failed(error)),
+    };
     let starts_like_gzip = start.starts_with(&GZIP_MAGIC);
     let gzip = match compression {
         Compression::None => false,
@@ -64,11 +66,9 @@ fn gzip_members(source: Source) -> impl Stream<Item = std::io::Result<Bytes>> + 
             return Ok(None);
         };
         loop {
-            let mut chunk = vec![0u8; CHUNK];
-            let read = decoder.read(&mut chunk).await?;
-            if read > 0 {
-                chunk.truncate(read);
-                return Ok(Some((Bytes::from(chunk), Some(decoder))));
+            let mut chunk = BytesMut::with_capacity(CHUNK);
+            if decoder.read_buf(&mut chunk).await? > 0 {
+                return Ok(Some((chunk.freeze(), Some(decoder))));
             }
             let mut source = decoder.into_inner();
             if !skip_zero_padding(&mut source).await? {
@@ -132,7 +132,7 @@ mod tests {
 
     async fn decompress(bytes: Vec<u8>) -> std::io::Result<String> {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(bytes));
-        let (mut reader, gzip) = wrap(reader, Compression::Auto, "test.gz").await.unwrap();
+        let (mut reader, gzip) = wrap(reader, Compression::Auto, "test.gz", |_| unreachable!()).await.unwrap();
         assert!(gzip);
         let mut text = String::new();
         reader.read_to_string(&mut text).await?;
@@ -161,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn forced_gzip_on_plain_text_is_an_error() {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(b"TN;TS\n".to_vec()));
-        let Err(error) = wrap(reader, Compression::Gzip, "scan.csv").await else {
+        let Err(error) = wrap(reader, Compression::Gzip, "scan.csv", |_| unreachable!()).await else {
             panic!("plain text was accepted as gzip");
         };
         assert_eq!(error.code, "GZIP_INVALID");

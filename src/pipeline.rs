@@ -108,7 +108,8 @@ async fn produce(
     let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone(), overridden).await?;
     let name = opened.name.clone();
     let compression = if opened.content_gzip { Compression::Gzip } else { profile.compression };
-    let (mut reader, gzip) = decompress::wrap(opened.reader, compression, &name).await?;
+    let (mut reader, gzip) =
+        decompress::wrap(opened.reader, compression, &name, |error| read_failed(&name, error, false, 0)).await?;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
 
