@@ -80,7 +80,7 @@ impl LineBuffer {
             }
             text = strip_byte_order_mark(text);
             if text.len() > MAX_LINE {
-                on_line(too_long(text, self.next_number));
+                on_line(too_long(text, self.next_number, self.breaks == LineBreaks::LineFeed));
             } else {
                 on_line(Line {
                     text,
@@ -95,14 +95,22 @@ impl LineBuffer {
         }
 
         let rest = &self.text[start..];
+        // Unless the file breaks lines with LF, a `\r` at the end may be a line break whose
+        // `\n` is still to come, so it stays in the buffer when the rest is dropped.
+        let pending_carriage_return = self.breaks != LineBreaks::LineFeed && rest.ends_with('\r');
         if self.skipping {
             self.text.clear();
         } else if rest.len() > MAX_LINE {
-            on_line(too_long(rest, self.next_number));
+            let line = if pending_carriage_return { &rest[..rest.len() - 1] } else { rest };
+            on_line(too_long(line, self.next_number, self.breaks == LineBreaks::LineFeed));
             self.skipping = true;
             self.text.clear();
         } else {
             self.text.drain(..start);
+            return;
+        }
+        if pending_carriage_return {
+            self.text.push('\r');
         }
     }
 
@@ -165,7 +173,9 @@ fn next_line_break(bytes: &[u8], from: usize, breaks: LineBreaks) -> Option<(usi
     }
 }
 
-fn too_long(text: &str, number: u64) -> Line<'_> {
+/// Describes a too-long line by its start. `line_feed_breaks` is set when the file breaks
+/// lines with LF, where a `\r` in the line is a carriage return without a line feed.
+fn too_long(text: &str, number: u64, line_feed_breaks: bool) -> Line<'_> {
     let mut prefix_end = TOO_LONG_PREFIX.min(text.len());
     while !text.is_char_boundary(prefix_end) {
         prefix_end -= 1;
@@ -175,7 +185,7 @@ fn too_long(text: &str, number: u64) -> Line<'_> {
         number,
         unterminated: false,
         too_long: true,
-        bare_carriage_returns: memchr::memchr(b'\r', text.as_bytes()).is_some(),
+        bare_carriage_returns: line_feed_breaks && memchr::memchr(b'\r', text.as_bytes()).is_some(),
     }
 }
 
@@ -236,6 +246,31 @@ mod tests {
                 "chunk size {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn too_long_line_ending_with_carriage_return_at_chunk_end() {
+        // CR-only breaks; the CR after the long line is the last byte of a chunk.
+        let long = "x".repeat(MAX_LINE + 10);
+        let head = format!("a\r{long}\r");
+        let mut buffer = LineBuffer::new();
+        let mut lines = Vec::new();
+        let mut push = |buffer: &mut LineBuffer, text: &str| {
+            buffer.text.push_str(text);
+            buffer.split(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+        };
+        push(&mut buffer, &head);
+        push(&mut buffer, "b\rc");
+        buffer.finish(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+        assert_eq!(
+            lines,
+            vec![
+                ("a".to_string(), 1, false, false),
+                ("x".repeat(64), 2, true, false),
+                ("b".to_string(), 3, false, false),
+                ("c".to_string(), 4, false, false),
+            ]
+        );
     }
 
     #[test]

@@ -195,6 +195,9 @@ async fn process_records(
                 if !more {
                     break Ok(());
                 }
+                // Other imports on this record thread get a turn after every chunk, so a
+                // file that is slow to parse delays them by one chunk at most.
+                tokio::task::yield_now().await;
             }
             Ok(Err(error)) => {
                 // Everything parsed so far is yielded before the error.

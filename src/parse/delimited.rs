@@ -55,6 +55,12 @@ impl DelimitedParser {
                 self.pending_line = 0;
                 return Parsed::RecordTooLong { line: start };
             }
+            // The record ends inside an open quoted field, so only a quote in this line that
+            // is not doubled can close it. Without one, splitting the whole record again
+            // would only find it still open, and doing so for every line is quadratic.
+            if !self.quote.is_some_and(|quote| closes_open_field(line.as_bytes(), quote)) {
+                return Parsed::NeedMore;
+            }
             let split_result = split(
                 self.delimiter,
                 self.quote,
@@ -131,6 +137,20 @@ fn split_plain(delimiter: u8, line: &str, ranges: &mut Vec<(usize, usize)>) {
         }
     }
     ranges.push((start, line.len()));
+}
+
+/// Returns whether `line`, read inside an open quoted field, has a quote that closes it:
+/// one that is not part of a doubled (escaped) quote.
+fn closes_open_field(line: &[u8], quote: u8) -> bool {
+    let mut position = 0;
+    while let Some(offset) = memchr::memchr(quote, &line[position..]) {
+        let found = position + offset;
+        if line.get(found + 1) != Some(&quote) {
+            return true;
+        }
+        position = found + 2;
+    }
+    false
 }
 
 /// Splits a line with quotes into `scratch`; returns the field number of an open quote.
@@ -234,6 +254,26 @@ mod tests {
             }
             _ => panic!("expected a record"),
         }
+    }
+
+    #[test]
+    fn multiline_field_stays_open_over_doubled_quotes() {
+        let mut parser = DelimitedParser::new(b';', Some(b'"'), true);
+        assert!(matches!(parser.push_line("1;\"a", 3), Parsed::NeedMore));
+        assert!(matches!(parser.push_line("no quote here", 4), Parsed::NeedMore));
+        assert!(matches!(parser.push_line("say \"\"hi\"\"", 5), Parsed::NeedMore));
+        match parser.push_line("end\";\"x\"\"y\"", 6) {
+            Parsed::Record(record) => {
+                assert_eq!(record.line, 3);
+                assert_eq!(record.get(1), Some("a\nno quote here\nsay \"hi\"\nend"));
+                assert_eq!(record.get(2), Some("x\"y"));
+            }
+            _ => panic!("expected a record"),
+        }
+        assert!(closes_open_field(b"a\"", b'"'));
+        assert!(closes_open_field(b"\"\"\"", b'"'));
+        assert!(!closes_open_field(b"\"\"", b'"'));
+        assert!(!closes_open_field(b"", b'"'));
     }
 
     #[test]
