@@ -201,6 +201,17 @@ test.describe('import errors name the CLI options', () => {
     );
   });
 
+  test('missing file from metadata points to --metadata', async (t) => {
+    const metadata = metadataFile(t, '{"dpd_customer_number":"no-such-customer"}');
+    const { status, stderr } = await runCli(['import', '--profile', PROFILE, '--metadata', metadata]);
+
+    assert.equal(status, 1);
+    assert.equal(
+      stderr.split('\n').at(-2),
+      'connect-tracking: import failed (status 400): cannot open /var/lib/carrier-files/dpd/no-such-customer/SCANINFO.csv: No such file or directory (os error 2); check source.path and the metadata it uses (check the values in the --metadata file)',
+    );
+  });
+
   test('invalid profile is one line', async (t) => {
     const profile = JSON.parse(fs.readFileSync(path.join(ROOT, PROFILE), 'utf8'));
     profile.time_zone = 'Mars/Base';
@@ -210,8 +221,10 @@ test.describe('import errors name the CLI options', () => {
 
     assert.equal(status, 1);
     assert.equal(stderr.split('\n').length, 2, stderr);
-    assert.ok(stderr.startsWith(`connect-tracking: invalid carrier profile ${file}: `), stderr);
-    assert.match(stderr, /time_zone: `Mars\/Base` is not an IANA time zone name; use an IANA name such as Europe\/Berlin or UTC; format\.delimiter: /);
+    assert.equal(
+      stderr,
+      `connect-tracking: invalid carrier profile ${file}, 2 problems: (1) time_zone: \`Mars/Base\` is not an IANA time zone name; use an IANA name such as Europe/Berlin or UTC (2) format.delimiter: \`;;\` must be one ASCII character such as \`;\`, \`|\`, \`,\` or a tab\n`,
+    );
   });
 });
 

@@ -31,19 +31,24 @@ const CLI_ADVICE = {
   METADATA_INVALID: 'fix the value in the --metadata file',
 };
 
-// Returns the import error's message for the command line.
-function importFailure(error) {
+// Returns the import error's message for the command line. `usesMetadata` is set when the
+// source that was read has {metadata.NAME} placeholders.
+function importFailure(error, usesMetadata) {
   const status = error.statusCode ? ` (status ${error.statusCode})` : '';
-  const advice = CLI_ADVICE[error.code];
+  let advice = CLI_ADVICE[error.code];
+  if (!advice && error.code === 'SOURCE_NOT_FOUND' && usesMetadata) {
+    advice = 'check the values in the --metadata file';
+  }
   return `import failed${status}: ${error.message}${advice ? ` (${advice})` : ''}`;
 }
 
-// Returns a PROFILE_INVALID error as one line, its problems separated by semicolons.
+// Returns a PROFILE_INVALID error as one line, with its problems numbered.
 function profileFailure(file, error) {
   const problems = error.details?.problems;
   if (!Array.isArray(problems)) return `${file}: ${error.message}`;
-  const list = problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
-  return `invalid carrier profile ${file}: ${list}`;
+  const list = problems.map((problem, index) => `(${index + 1}) ${problem.path}: ${problem.message}`).join(' ');
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return `invalid carrier profile ${file}, ${count}: ${list}`;
 }
 
 const OPTION_NAMES = ['profile', 'metadata', 'source'];
@@ -173,7 +178,9 @@ async function main() {
   } catch (error) {
     if (progress) process.stderr.write('\n');
     if (summary) process.stderr.write(`${formatSummary(summary, seconds())}\n`);
-    fail(importFailure(error));
+    const template = profile.source?.path ?? profile.source?.url ?? '';
+    const usesMetadata = options.source === undefined && String(template).includes('{metadata.');
+    fail(importFailure(error, usesMetadata));
   }
 
   if (progress) process.stderr.write('\n');

@@ -283,7 +283,7 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
             check_offset(offset.seconds())?;
             let timestamp = offset
                 .to_timestamp(local)
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| conversion_failed(local, &error))?;
             Ok(Stamp {
                 timestamp,
                 local,
@@ -291,7 +291,21 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
                 in_gap: false,
             })
         }
-        None => in_zone(local, zone),
+        // `%Q` read an IANA name; a `%Q` offset is returned by `offset()` above.
+        None => match broken.iana_time_zone() {
+            Some(name) => in_zone(local, &parse_zone(name)?),
+            None => in_zone(local, zone),
+        },
+    }
+}
+
+/// Describes a local time that cannot become a timestamp. jiff's timestamps end at
+/// 9999-12-30T22:00:00Z, so late times in the year 9999 fail here.
+fn conversion_failed(local: DateTime, error: &jiff::Error) -> String {
+    if local.year() >= 9999 {
+        "the time is after 9999-12-30T22:00:00Z, the latest time that can be converted to UTC".to_string()
+    } else {
+        error.to_string()
     }
 }
 
@@ -323,7 +337,7 @@ fn check_offset(seconds: i32) -> Result<(), String> {
 fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
     let ambiguous = zone.to_ambiguous_timestamp(local);
     let in_gap = matches!(ambiguous.offset(), AmbiguousOffset::Gap { .. });
-    let timestamp = ambiguous.compatible().map_err(|error| error.to_string())?;
+    let timestamp = ambiguous.compatible().map_err(|error| conversion_failed(local, &error))?;
     let offset = zone.to_offset(timestamp);
     check_offset(offset.seconds())?;
     Ok(Stamp {
@@ -442,6 +456,18 @@ mod tests {
     }
 
     #[test]
+    fn zone_name_in_value_wins() {
+        let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S %Q".to_string()]);
+        let stamp = parser.parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2024-01-02T08:04:05Z");
+        assert_eq!(stamp.local_rfc3339(), "2024-01-02T03:04:05-05:00");
+        let stamp = parser.parse("2024-01-02 03:04:05 +0530", &TimeZone::UTC).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2024-01-01T21:34:05Z");
+        let error = parser.parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC).unwrap_err();
+        assert!(error.contains("Mars/Base"), "{error}");
+    }
+
+    #[test]
     fn gap_in_spring_resolves_forward() {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
         let stamp = parser.parse("20220327023000", &berlin()).unwrap();
@@ -458,6 +484,10 @@ mod tests {
         let east = TimeZone::fixed(Offset::constant(1));
         assert_eq!(packed.parse("00010101003000", &east).unwrap_err(), "the year 0 is outside 1 to 9999");
         assert_eq!(packed.parse("99991230120000", &TimeZone::UTC).unwrap().utc_rfc3339(), "9999-12-30T12:00:00Z");
+        assert_eq!(
+            packed.parse("99991231235959", &TimeZone::UTC).unwrap_err(),
+            "the time is after 9999-12-30T22:00:00Z, the latest time that can be converted to UTC"
+        );
     }
 
     #[test]
