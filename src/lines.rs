@@ -143,7 +143,7 @@ fn strip_byte_order_mark(text: &str) -> &str {
 }
 
 /// Detects the line breaks from the first `\r` or `\n` in `bytes`. A `\r` at the end of
-/// `bytes` may be the start of a `\r\n`, so the answer then waits for more text.
+/// `bytes` may be the start of a `\r\n`, so it returns `Unknown` until more text arrives.
 fn detect_line_breaks(bytes: &[u8]) -> LineBreaks {
     let Some(position) = memchr::memchr2(b'\r', b'\n', bytes) else {
         return LineBreaks::Unknown;
@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn too_long_line_ending_with_carriage_return_at_chunk_end() {
+    fn too_long_line_with_cr_at_chunk_end() {
         // CR-only breaks; the CR after the long line is the last byte of a chunk.
         let long = "x".repeat(MAX_LINE + 10);
         let head = format!("a\r{long}\r");

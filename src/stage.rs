@@ -289,9 +289,9 @@ impl<'p> RecordStage<'p> {
             return;
         };
         if text.contains('\r') {
-            // Line splitting removed the CR of every CRLF, and a file whose first line break
-            // is a CR alone is split at every CR, so this CR has no line feed after it and
-            // the lines before the header end with LF or CRLF.
+            // Line splitting removed the CR of every CRLF. A file whose first line break is a
+            // CR alone is split at every CR. So this CR has no line feed after it, and the
+            // lines before the header end with LF or CRLF.
             self.fatal = Some(
                 FatalError::carrier(
                     "HEADER_INVALID",
