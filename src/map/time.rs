@@ -217,6 +217,10 @@ impl FixedLayout {
         if !self.has_time {
             hour = 0;
         }
+        // A leap second reads as :59, as jiff's parser reads it for the other formats.
+        if second == 60 {
+            second = 59;
+        }
         Some(
             DateTime::new(year, month, day, hour, minute, second, 0)
                 .map_err(|error| error.to_string()),
@@ -453,6 +457,16 @@ mod tests {
         let stamp = parser.parse("2022-04-29T14:34:47-05:00", &berlin()).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2022-04-29T19:34:47Z");
         assert_eq!(stamp.local_rfc3339(), "2022-04-29T14:34:47-05:00");
+    }
+
+    #[test]
+    fn leap_second_reads_as_59_in_both_parsers() {
+        let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        let stamp = packed.parse("20161231235960", &TimeZone::UTC).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2016-12-31 23:59:60", &TimeZone::UTC).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
+        assert!(packed.parse("20161231235961", &TimeZone::UTC).is_err());
     }
 
     #[test]
