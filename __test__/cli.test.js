@@ -212,6 +212,16 @@ test.describe('import errors name the CLI options', () => {
     );
   });
 
+  test('control characters from metadata are escaped', async (t) => {
+    const metadata = metadataFile(t, '{"dpd_customer_number":"x\\r\\u001b[2Ky"}');
+    const { status, stderr } = await runCli(['import', '--profile', PROFILE, '--metadata', metadata]);
+
+    assert.equal(status, 1);
+    const last = stderr.split('\n').at(-2);
+    assert.ok(last.includes('cannot open /var/lib/carrier-files/dpd/x\\u000d\\u001b[2Ky/SCANINFO.csv'), last);
+    assert.doesNotMatch(stderr, /[\r\u001b]/);
+  });
+
   test('invalid profile is one line', async (t) => {
     const profile = JSON.parse(fs.readFileSync(path.join(ROOT, PROFILE), 'utf8'));
     profile.time_zone = 'Mars/Base';

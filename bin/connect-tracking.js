@@ -19,9 +19,13 @@ const USAGE = `usage: connect-tracking import --profile FILE [--metadata FILE] [
 Each option may be given once, as --NAME VALUE or --NAME=VALUE.
 `;
 
-// Prints the error as one line and exits with status 1.
+// Prints the error as one line and exits with status 1. Control characters, which may come
+// from metadata values and could rewrite the terminal line, are written as \u escapes.
 function fail(message) {
-  process.stderr.write(`connect-tracking: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  const oneLine = message
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  process.stderr.write(`connect-tracking: ${oneLine}\n`);
   process.exit(1);
 }
 

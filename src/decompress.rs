@@ -60,15 +60,20 @@ pub async fn wrap(
 /// last member, which tape and some transfer tools add as padding, are ignored, as `gzip -d`
 /// does; any other data there is an error.
 fn gzip_members(source: Source) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
-    let first = Some(member_decoder(source));
-    stream::try_unfold(first, |decoder| async move {
-        let Some(mut decoder) = decoder else {
+    // Each read fills the free end of `buffer` and is split off it, so small reads, as with
+    // many tiny members, share one allocation until it is used up.
+    let first = Some((member_decoder(source), BytesMut::new()));
+    stream::try_unfold(first, |state| async move {
+        let Some((mut decoder, mut buffer)) = state else {
             return Ok(None);
         };
         loop {
-            let mut chunk = BytesMut::with_capacity(CHUNK);
-            if decoder.read_buf(&mut chunk).await? > 0 {
-                return Ok(Some((chunk.freeze(), Some(decoder))));
+            if buffer.capacity() - buffer.len() < CHUNK / 4 {
+                buffer.reserve(CHUNK);
+            }
+            if decoder.read_buf(&mut buffer).await? > 0 {
+                let chunk = buffer.split().freeze();
+                return Ok(Some((chunk, Some((decoder, buffer)))));
             }
             let mut source = decoder.into_inner();
             if !skip_zero_padding(&mut source).await? {

@@ -95,13 +95,15 @@ impl LineBuffer {
         }
 
         let rest = &self.text[start..];
-        // Unless the file breaks lines with LF, a `\r` at the end may be a line break whose
-        // `\n` is still to come, so it stays in the buffer when the rest is dropped.
-        let pending_carriage_return = self.breaks != LineBreaks::LineFeed && rest.ends_with('\r');
+        // A `\r` at the end may be a line break, or the start of a `\r\n`, whose end is still
+        // to come. So it does not count toward the line's length, and unless the file
+        // breaks lines with LF, it stays in the buffer when the rest is dropped.
+        let unfinished = rest.strip_suffix('\r');
+        let pending_carriage_return = self.breaks != LineBreaks::LineFeed && unfinished.is_some();
+        let line = strip_byte_order_mark(unfinished.unwrap_or(rest));
         if self.skipping {
             self.text.clear();
-        } else if rest.len() > MAX_LINE {
-            let line = if pending_carriage_return { &rest[..rest.len() - 1] } else { rest };
+        } else if line.len() > MAX_LINE {
             on_line(too_long(line, self.next_number, self.breaks == LineBreaks::LineFeed));
             self.skipping = true;
             self.text.clear();
@@ -271,6 +273,24 @@ mod tests {
                 ("c".to_string(), 4, false, false),
             ]
         );
+    }
+
+    #[test]
+    fn line_of_max_length_fits_at_any_chunk_end() {
+        for line_break in ["\r\n", "\r", "\n"] {
+            for prefix in ["", "\u{feff}"] {
+                let line = format!("{prefix}{}", "x".repeat(MAX_LINE));
+                // The first chunk ends right after the first byte of the line break.
+                let mut buffer = LineBuffer::new();
+                let mut lengths = Vec::new();
+                buffer.text.push_str(&format!("a{line_break}{line}{}", &line_break[..1]));
+                buffer.split(|line| lengths.push((line.text.len(), line.too_long)));
+                buffer.text.push_str(&format!("{}b{line_break}", &line_break[1..]));
+                buffer.split(|line| lengths.push((line.text.len(), line.too_long)));
+                buffer.finish(|line| lengths.push((line.text.len(), line.too_long)));
+                assert_eq!(lengths, [(1, false), (MAX_LINE, false), (1, false)], "{line_break:?} {prefix:?}");
+            }
+        }
     }
 
     #[test]

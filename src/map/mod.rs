@@ -364,7 +364,7 @@ impl Mapper {
                 "{}: event_datetime {:?} does not exist in the time zone {}, because the clocks were moved forward then; it was read as {}",
                 self.position(record.line),
                 self.event_datetime.field.read(record).unwrap_or_default(),
-                zone_name(zone),
+                zone_name(stamp.zone_in_value.as_ref().unwrap_or(zone)),
                 stamp.local_rfc3339()
             ));
         }

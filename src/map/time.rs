@@ -7,7 +7,7 @@ use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use jiff::Timestamp;
 
 /// A parsed carrier time: the instant and the local wall-clock offset it was written in.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Stamp {
     pub timestamp: Timestamp,
     pub local: DateTime,
@@ -15,6 +15,8 @@ pub struct Stamp {
     /// Set when the written local time does not exist in the zone, because the clocks
     /// were moved forward at that time. `local` is then the moved time.
     pub in_gap: bool,
+    /// The zone that the value itself named through `%Q`, which replaced the record's zone.
+    pub zone_in_value: Option<TimeZone>,
 }
 
 impl Stamp {
@@ -293,11 +295,19 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
                 local,
                 offset_seconds: offset.seconds(),
                 in_gap: false,
+                zone_in_value: None,
             })
         }
         // `%Q` read an IANA name; a `%Q` offset is returned by `offset()` above.
         None => match broken.iana_time_zone() {
-            Some(name) => in_zone(local, &parse_zone(name)?),
+            Some(name) => {
+                let named = parse_zone(name)?;
+                let stamp = in_zone(local, &named)?;
+                Ok(Stamp {
+                    zone_in_value: Some(named),
+                    ..stamp
+                })
+            }
             None => in_zone(local, zone),
         },
     }
@@ -349,6 +359,7 @@ fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
         local: offset.to_datetime(timestamp),
         offset_seconds: offset.seconds(),
         in_gap,
+        zone_in_value: None,
     })
 }
 
@@ -477,6 +488,10 @@ mod tests {
         assert_eq!(stamp.local_rfc3339(), "2024-01-02T03:04:05-05:00");
         let stamp = parser.parse("2024-01-02 03:04:05 +0530", &TimeZone::UTC).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2024-01-01T21:34:05Z");
+        let gap = parser.parse("2024-03-10 02:30:00 America/New_York", &TimeZone::UTC).unwrap();
+        assert!(gap.in_gap);
+        assert_eq!(gap.zone_in_value.as_ref().and_then(TimeZone::iana_name), Some("America/New_York"));
+        assert_eq!(gap.utc_rfc3339(), "2024-03-10T07:30:00Z");
         let error = parser.parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC).unwrap_err();
         assert!(error.contains("Mars/Base"), "{error}");
     }
