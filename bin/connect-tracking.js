@@ -29,7 +29,7 @@ function fail(message) {
   process.exit(1);
 }
 
-// What the library's advice means on the command line, by error code.
+// Advice for the command line, by error code, added to the library's message.
 const CLI_ADVICE = {
   METADATA_MISSING: 'give metadata values with --metadata FILE',
   METADATA_INVALID: 'fix the value in the --metadata file',

@@ -58,7 +58,7 @@ pub async fn wrap(
 
 /// Decompresses gzip members one after another until the input ends. Zero bytes after the
 /// last member, which tape and some transfer tools add as padding, are ignored, as `gzip -d`
-/// does; any other data there is an error.
+/// does. Any other data there is an error.
 fn gzip_members(source: Source) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
     // Each read fills the free end of `buffer` and is split off it, so small reads, as with
     // many tiny members, share one allocation until it is used up.

@@ -276,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn line_of_max_length_fits_at_any_chunk_end() {
+    fn max_length_line_at_chunk_end() {
         for line_break in ["\r\n", "\r", "\n"] {
             for prefix in ["", "\u{feff}"] {
                 let line = format!("{prefix}{}", "x".repeat(MAX_LINE));

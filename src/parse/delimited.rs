@@ -25,7 +25,7 @@ pub struct DelimitedParser {
     pending_line: u64,
     /// The size of that record so far, in bytes of input.
     pending_bytes: usize,
-    /// Where the open quoted field starts in `scratch`, which holds the record so far.
+    /// Where the open quoted field starts in `scratch`, which contains the record so far.
     open_field: usize,
     scratch: String,
     ranges: Vec<(usize, usize)>,
@@ -145,8 +145,8 @@ fn split_plain(delimiter: u8, line: &str, ranges: &mut Vec<(usize, usize)>) {
 
 /// Splits text with quotes, appending field values to `scratch` and their ranges to
 /// `ranges`. `open_field` continues a quoted field that starts at that offset of `scratch`.
-/// When the text ends inside a quoted field, returns where that field starts in `scratch`;
-/// the field's text so far is in `scratch`, so the next line can continue it.
+/// When the text ends inside a quoted field, returns where that field starts in `scratch`.
+/// The field's text so far stays in `scratch`, so the next line can continue it.
 fn split_from(
     delimiter: u8,
     quote: Option<u8>,
