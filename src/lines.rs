@@ -116,7 +116,8 @@ impl LineBuffer {
         }
     }
 
-    /// Calls `on_line` for the last line if the file does not end with a line feed.
+    /// Calls `on_line` for a last line still in the buffer: one without a line break, or
+    /// one whose final `\r` could still have been the start of a `\r\n`.
     pub fn finish(&mut self, mut on_line: impl FnMut(Line<'_>)) {
         if !self.text.is_empty() && !self.skipping {
             let (text, unterminated) = match self.text.strip_suffix('\r') {

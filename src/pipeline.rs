@@ -51,7 +51,6 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs the import and sends its batches; ends with exactly one `Message::End`.
 pub async fn run(job: Job, sender: mpsc::Sender<Message>) {
-
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut summary = Summary::default();
     let result = produce(&job, &sender, &bytes_read, &mut summary).await;
@@ -60,10 +59,7 @@ pub async fn run(job: Job, sender: mpsc::Sender<Message>) {
         Ok(()) => None,
         Err(Stop::ConsumerGone) => return,
         Err(Stop::Fatal(error)) => Some(error),
-        Err(Stop::InternalPanic(panic)) => match internal_error(panic.as_ref(), false) {
-            Stop::Fatal(error) => Some(error),
-            _ => None,
-        },
+        Err(Stop::InternalPanic(panic)) => Some(internal_error(panic.as_ref(), false)),
     };
     let _ = sender.send(Message::End { summary, error }).await;
 }
@@ -211,7 +207,7 @@ async fn process_records(
         }
     };
     let result = result.map_err(|stop| match stop {
-        Stop::InternalPanic(panic) => internal_error(panic.as_ref(), false),
+        Stop::InternalPanic(panic) => Stop::Fatal(internal_error(panic.as_ref(), false)),
         other => other,
     });
     (stage.counts, decoder.replacements, result)
@@ -246,27 +242,27 @@ fn process_input(
 /// Yields the shipments waiting in the window after a panic, if that works, and describes the panic.
 async fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
     if catch_unwind(AssertUnwindSafe(|| stage.fail())).is_err() {
-        return internal_error(panic.as_ref(), false);
+        return Stop::Fatal(internal_error(panic.as_ref(), false));
     }
     match send_all(stage, sender).await {
-        Ok(()) => internal_error(panic.as_ref(), true),
-        Err(Stop::InternalPanic(_)) => internal_error(panic.as_ref(), false),
+        Ok(()) => Stop::Fatal(internal_error(panic.as_ref(), true)),
+        Err(Stop::InternalPanic(_)) => Stop::Fatal(internal_error(panic.as_ref(), false)),
         Err(stop) => stop,
     }
 }
 
 /// Describes a panic in the record stage; `flushed` is set when the window was yielded
 /// before the error.
-fn internal_error(panic: &(dyn Any + Send), flushed: bool) -> Stop {
+fn internal_error(panic: &(dyn Any + Send), flushed: bool) -> FatalError {
     let outcome = if flushed {
         "the events parsed before it were yielded"
     } else {
         "events still waiting to be grouped were lost"
     };
-    Stop::Fatal(FatalError::internal(format!(
+    FatalError::internal(format!(
         "connect-tracking failed internally ({}); {outcome}. Please report this with the input file",
         panic_reason(panic)
-    )))
+    ))
 }
 
 /// Returns a panic's message.

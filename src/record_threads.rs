@@ -52,7 +52,6 @@ fn start_threads() -> RecordThreads {
 
 fn start_thread(index: usize) -> Handle {
     let runtime = Builder::new_current_thread()
-        .enable_time()
         .build()
         .expect("a single-threaded tokio runtime can be built");
     let handle = runtime.handle().clone();

@@ -25,7 +25,7 @@ pub struct DelimitedParser {
     pending_line: u64,
     /// The size of that record so far, in bytes of input.
     pending_bytes: usize,
-    /// Where the open quoted field starts in `scratch`, which contains the record so far.
+    /// The start of the open quoted field in `scratch`, which contains the record so far.
     open_field: usize,
     scratch: String,
     ranges: Vec<(usize, usize)>,
