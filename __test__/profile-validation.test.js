@@ -131,7 +131,13 @@ const cases = [
     name: 'too large max_open_shipments',
     profile: changed((p) => (p.grouping = { max_open_shipments: 1e21 })),
     path: 'grouping.max_open_shipments',
-    message: 'must be a whole number from 0 to 18446744073709551615, not 1e21',
+    message: 'must be a whole number from 1 to 18446744073709551615, not 1e21',
+  },
+  {
+    name: 'negative max_open_shipments',
+    profile: changed((p) => (p.grouping = { max_open_shipments: -1 })),
+    path: 'grouping.max_open_shipments',
+    message: 'must be a whole number >= 1, not -1',
   },
   {
     name: 'missing required field',

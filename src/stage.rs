@@ -84,7 +84,9 @@ impl<'p> RecordStage<'p> {
                         names: &names,
                         origin: "format.columns".to_string(),
                     };
-                    Some(Mapper::new(profile, &columns, source_name)?)
+                    let mapper = Mapper::new(profile, &columns, source_name)
+                        .map_err(|error| error.with("source", source_name))?;
+                    Some(mapper)
                 };
                 (Parser::Delimited(parser), format.skip_lines, mapper)
             }
@@ -95,7 +97,8 @@ impl<'p> RecordStage<'p> {
                     names: &names,
                     origin: "format.columns".to_string(),
                 };
-                let mapper = Mapper::new(profile, &columns, source_name)?;
+                let mapper =
+                    Mapper::new(profile, &columns, source_name).map_err(|error| error.with("source", source_name))?;
                 let parser = Parser::FixedWidth {
                     parser: FixedWidthParser::new(ranges),
                     record_length: format.record_length,

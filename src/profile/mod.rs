@@ -598,7 +598,7 @@ impl<'de> Visitor<'de> for StandardizedStatusVisitor {
 #[serde(deny_unknown_fields)]
 pub struct Grouping {
     /// How many shipments wait in memory for more events before the oldest is yielded.
-    #[serde(default = "default_max_open_shipments")]
+    #[serde(default = "default_max_open_shipments", deserialize_with = "deserialize_positive_count")]
     pub max_open_shipments: usize,
     /// Whether an event repeated within a shipment is yielded once.
     #[serde(default = "default_true")]
@@ -607,6 +607,54 @@ pub struct Grouping {
 
 fn default_max_open_shipments() -> usize {
     10_000
+}
+
+/// Reads a whole number of at least 1, so that 0 and negative numbers get one message.
+fn deserialize_positive_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    struct PositiveCount;
+
+    impl<'de> Visitor<'de> for PositiveCount {
+        type Value = usize;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a whole number >= 1")
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<usize, E> {
+            match usize::try_from(value) {
+                Ok(0) => Err(E::custom("must be a whole number >= 1, not 0")),
+                Ok(count) => Ok(count),
+                Err(_) => Err(E::custom(format_args!(
+                    "must be a whole number from 1 to {}, not {value}",
+                    usize::MAX
+                ))),
+            }
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<usize, E> {
+            match u64::try_from(value) {
+                Ok(value) => self.visit_u64(value),
+                Err(_) => Err(E::custom(format_args!("must be a whole number >= 1, not {value}"))),
+            }
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<usize, E> {
+            match read::whole_number(value) {
+                Some(value) => self.visit_u64(value),
+                None if value > 0.0 && value.fract() == 0.0 => Err(E::custom(format_args!(
+                    "must be a whole number from 1 to {}, not {}",
+                    usize::MAX,
+                    read::format_number(value)
+                ))),
+                None => Err(E::custom(format_args!(
+                    "must be a whole number >= 1, not {}",
+                    read::format_number(value)
+                ))),
+            }
+        }
+    }
+
+    deserializer.deserialize_any(PositiveCount)
 }
 
 impl Default for Grouping {

@@ -59,13 +59,6 @@ pub fn parse_profile(json: &str) -> Result<Profile, ProfileError> {
     check_format(&profile, &mut problems);
     check_fields(&profile, &mut problems);
     check_statuses(&profile, &mut problems);
-    if profile.grouping.max_open_shipments == 0 {
-        push(
-            &mut problems,
-            "grouping.max_open_shipments",
-            "must be at least 1",
-        );
-    }
 
     if problems.is_empty() {
         Ok(profile)
@@ -811,8 +804,17 @@ mod tests {
         let message = only_problem(&with(|p| p["grouping"] = json!({ "max_open_shipments": 1e21 })));
         assert_eq!(
             message,
-            "grouping.max_open_shipments: must be a whole number from 0 to 18446744073709551615, not 1e21"
+            "grouping.max_open_shipments: must be a whole number from 1 to 18446744073709551615, not 1e21"
         );
+    }
+
+    #[test]
+    fn window_size_must_be_positive() {
+        let window = |value: Value| only_problem(&with(|p| p["grouping"] = json!({ "max_open_shipments": value })));
+        assert_eq!(window(json!(0)), "grouping.max_open_shipments: must be a whole number >= 1, not 0");
+        assert_eq!(window(json!(-1)), "grouping.max_open_shipments: must be a whole number >= 1, not -1");
+        assert_eq!(window(json!(2.5)), "grouping.max_open_shipments: must be a whole number >= 1, not 2.5");
+        assert_eq!(window(json!("10")), "grouping.max_open_shipments: must be a whole number >= 1, not the text `10`");
     }
 
     #[test]
