@@ -466,6 +466,68 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
+  await t.test('gzip file sent with gzip content encoding', async () => {
+    const twice = zlib.gzipSync(zlib.gzipSync(body));
+    const server = await startServer(serveBuffer(twice, { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      for (const compression of ['auto', 'gzip']) {
+        const profile = profileFor({ url: `${server.url}/file.csv.gz` }, { compression });
+        const { items, error } = await runImport(profile);
+
+        assert.equal(error, null, compression);
+        assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z', compression);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('gzip compression met by content encoding', async () => {
+    const server = await startServer(serveBuffer(zlib.gzipSync(body), { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      const profile = profileFor({ url: `${server.url}/file.csv` }, { compression: 'gzip' });
+      const { items, error } = await runImport(profile);
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('content encoding list and empty value', async () => {
+    const cases = [
+      { header: 'gzip, gzip', bytes: zlib.gzipSync(zlib.gzipSync(body)) },
+      { header: '', bytes: Buffer.from(body) },
+      { header: 'identity, gzip', bytes: zlib.gzipSync(body) },
+    ];
+    for (const { header, bytes } of cases) {
+      const server = await startServer(serveBuffer(bytes, { headers: { 'Content-Encoding': header } }));
+      try {
+        const profile = profileFor({ url: `${server.url}/file.csv` }, { compression: 'none' });
+        const { items, error } = await runImport(profile);
+
+        assert.equal(error, null, header);
+        assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z', header);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  await t.test('still compressed file hints at compression', async () => {
+    const server = await startServer(serveBuffer(zlib.gzipSync(zlib.gzipSync(body)), { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      const profile = profileFor({ url: `${server.url}/file.csv.gz` }, { compression: 'none' });
+      const { error } = await runImport(profile);
+
+      assertFatal(error, 400, 'COLUMN_NOT_FOUND');
+      assert.match(error.message, /\. The file starts with the gzip magic bytes 1f 8b, so it is still compressed: set compression to "auto" or "gzip"$/);
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.test('cut gzip content encoding is GZIP_INVALID', async () => {
     const gzip = zlib.gzipSync(body);
     const server = await startServer(serveBuffer(gzip.subarray(0, gzip.length - 8), { headers: { 'Content-Encoding': 'gzip' } }));
@@ -502,7 +564,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
 
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'SOURCE_ENCODING_UNSUPPORTED');
-      assert.equal(error.message, `GET ${server.url}/file.csv returned the body with Content-Encoding "deflate", which is not supported (gzip is); ask the carrier to send it uncompressed or gzip-compressed`);
+      assert.equal(error.message, `GET ${server.url}/file.csv returned the body with Content-Encoding "deflate", and the coding "deflate" is not supported; only gzip and identity are, so ask the carrier to send the file uncompressed or gzip-compressed`);
     } finally {
       await server.close();
     }

@@ -103,9 +103,23 @@ async fn produce(
     let overridden = job.source_override.is_some();
     let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone(), overridden).await?;
     let name = opened.name.clone();
-    let compression = if opened.content_gzip { Compression::Gzip } else { profile.compression };
-    let (mut reader, gzip) =
-        decompress::wrap(opened.reader, compression, &name, |error| read_failed(&name, error, false, 0)).await?;
+    let mut reader = opened.reader;
+    let mut gzip = false;
+    // The transfer layers come off first, so a .csv.gz sent with Content-Encoding: gzip is
+    // decompressed twice, once here and once by `compression`.
+    for _ in 0..opened.content_gzip_layers {
+        (reader, _) = decompress::wrap(reader, Compression::Gzip, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+        gzip = true;
+    }
+    // With transfer layers, "gzip" is already met, so the file is decompressed again only
+    // when it starts like gzip.
+    let compression = match profile.compression {
+        Compression::Gzip if gzip => Compression::Auto,
+        compression => compression,
+    };
+    let (mut reader, file_gzip) =
+        decompress::wrap(reader, compression, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+    let gzip = gzip || file_gzip;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
 

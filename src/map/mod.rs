@@ -184,6 +184,14 @@ fn list_columns(names: &[String]) -> String {
 /// Suggests a fix when the header row looks misread: NUL characters come from UTF-16 read
 /// as a single-byte encoding, and a single column from the wrong delimiter.
 fn header_hint(names: &[String]) -> String {
+    // The gzip magic bytes 1f 8b, decoded as UTF-8 (8b is invalid alone) or windows-1252.
+    let starts_like_gzip = names.first().is_some_and(|name| {
+        let mut chars = name.chars();
+        chars.next() == Some('\u{1f}') && matches!(chars.next(), Some('\u{fffd}' | '\u{2039}' | '\u{8b}'))
+    });
+    if starts_like_gzip {
+        return ". The file starts with the gzip magic bytes 1f 8b, so it is still compressed: set compression to \"auto\" or \"gzip\"".to_string();
+    }
     if names.iter().any(|name| name.contains('\0')) {
         return ". The column names contain NUL characters, so the file is probably UTF-16 without a byte order mark: set encoding to utf-16le or utf-16be".to_string();
     }

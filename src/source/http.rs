@@ -49,40 +49,48 @@ pub async fn open(
     if !status.is_success() {
         return Err(status_error(&name, response).await);
     }
-    let content_gzip = match response.headers().get(CONTENT_ENCODING) {
-        None => false,
-        Some(encoding) => {
-            let encoding = String::from_utf8_lossy(encoding.as_bytes()).trim().to_ascii_lowercase();
-            match encoding.as_str() {
-                "identity" => false,
-                // The request sends no Accept-Encoding, so a server that compresses anyway
-                // most likely used gzip; the gzip stage decodes it and reports damage.
-                "gzip" | "x-gzip" => true,
-                _ => {
-                    return Err(FatalError::carrier(
-                        "SOURCE_ENCODING_UNSUPPORTED",
-                        format!(
-                            "GET {name} returned the body with Content-Encoding {encoding:?}, which is not supported (gzip is); ask the carrier to send it uncompressed or gzip-compressed"
-                        ),
-                    )
-                    .with("source", name.as_str())
-                    .with("content_encoding", encoding));
-                }
-            }
-        }
+    let content_gzip_layers = match response.headers().get(CONTENT_ENCODING) {
+        None => 0,
+        Some(encoding) => gzip_layers(&name, &String::from_utf8_lossy(encoding.as_bytes()))?,
     };
 
     let body = response
         .bytes_stream()
         .map_err(std::io::Error::other);
     Ok(Opened {
-        content_gzip,
+        content_gzip_layers,
         name,
         reader: Box::new(CountingReader {
             inner: StreamReader::new(body),
             bytes_read,
         }),
     })
+}
+
+/// Counts the gzip layers in a `Content-Encoding` value, a list of codings in the order
+/// they were applied. `identity` and empty entries add none.
+fn gzip_layers(name: &str, header: &str) -> Result<usize, FatalError> {
+    let mut layers = 0;
+    for coding in header.split(',') {
+        let coding = coding.trim().to_ascii_lowercase();
+        match coding.as_str() {
+            "" | "identity" => {}
+            // The request sends no Accept-Encoding, so a server that compresses anyway
+            // most likely used gzip; the gzip stage decodes it and reports damage.
+            "gzip" | "x-gzip" => layers += 1,
+            _ => {
+                return Err(FatalError::carrier(
+                    "SOURCE_ENCODING_UNSUPPORTED",
+                    format!(
+                        "GET {name} returned the body with Content-Encoding {header:?}, and the coding {coding:?} is not supported; only gzip and identity are, so ask the carrier to send the file uncompressed or gzip-compressed"
+                    ),
+                )
+                .with("source", name)
+                .with("content_encoding", header.trim()));
+            }
+        }
+    }
+    Ok(layers)
 }
 
 fn seconds(value: f64) -> Duration {

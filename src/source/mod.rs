@@ -21,9 +21,10 @@ pub struct Opened {
     /// The file path, or the URL without its query string.
     pub name: String,
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
-    /// Set when an HTTP response came with `Content-Encoding: gzip`. The body is then
-    /// decompressed whatever the profile's `compression` setting is.
-    pub content_gzip: bool,
+    /// How many times the HTTP body was gzip-compressed for the transfer, from its
+    /// `Content-Encoding` header (`gzip, gzip` is 2). These layers are decompressed
+    /// whatever the profile's `compression` says, and then `compression` applies.
+    pub content_gzip_layers: usize,
 }
 
 /// A resolved source location: a file path or a URL with its placeholders filled.
@@ -95,7 +96,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> 
         .with("source", path));
     }
     Ok(Opened {
-        content_gzip: false,
+        content_gzip_layers: 0,
         name: path.to_string(),
         reader: Box::new(CountingReader {
             inner: file,
