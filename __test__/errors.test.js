@@ -776,6 +776,19 @@ test.describe('metadata placeholders', () => {
     }
   });
 
+  test('port metadata that breaks the URL is 400 METADATA_INVALID', async () => {
+    for (const port of ['abc', '99999']) {
+      const { items, error } = await runImport(profileFor({ url: 'http://127.0.0.1:{metadata.port}/scan.csv' }), {
+        metadata: { port },
+      });
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 400, 'METADATA_INVALID');
+      assert.equal(error.message, 'source.url: with metadata.port filled in, the URL is not valid (invalid port number); check the host and port in the connection\'s metadata');
+      assert.deepEqual(error.details, { code: 'METADATA_INVALID', field: 'metadata.port' });
+    }
+  });
+
   test('headers and basic_auth reach the server', async () => {
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
     try {
@@ -816,6 +829,22 @@ test.describe('metadata placeholders', () => {
       assert.match(error.message, /must not contain line breaks/);
       assert.deepEqual(error.details, { code: 'METADATA_INVALID', field: 'metadata.api_key' });
       assert.ok(!error.message.includes('k-93f1a7'), error.message);
+      assert.equal(server.requests.length, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('header metadata with DEL is 400 METADATA_INVALID', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    try {
+      const source = { url: `${server.url}/scan.csv`, headers: { 'X-Api-Key': '{metadata.api_key}' } };
+      const { items, error } = await runImport(profileFor(source), { metadata: { api_key: 'a\u007fb' } });
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 400, 'METADATA_INVALID');
+      assert.equal(error.message, 'metadata.api_key cannot be used in source.headers.X-Api-Key: a header value must not contain line breaks or other control characters (tab is allowed)');
+      assert.deepEqual(error.details, { code: 'METADATA_INVALID', field: 'metadata.api_key' });
       assert.equal(server.requests.length, 0);
     } finally {
       await server.close();

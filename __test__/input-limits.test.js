@@ -424,7 +424,8 @@ test('HTTP redirects, retries and encodings', async (t) => {
     const { error } = await runImport(profileFor(source), { metadata: { account: '..' } });
 
     assertFatal(error, 400, 'METADATA_INVALID');
-    assert.match(error.message, /^source.url: a metadata value makes the URL path contain the segment "\.\.", which would move the request to another path/);
+    assert.match(error.message, /^source.url: the metadata filled into the URL path \(metadata.account first\) makes it contain the segment "\.\.", which would move the request to another path/);
+    assert.equal(error.details.field, 'metadata.account');
     assert.equal(target.requests.length, before);
   });
 

@@ -339,6 +339,12 @@ test('values that can never work', async (t) => {
     ['header with a line break', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X-Api-Key': 'a\nX-Other: b' } };
     }, 'source.headers.X-Api-Key', 'contains a line break, which an HTTP header value cannot hold; remove it'],
+    ['header with a control character', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X-Api-Key': 'a\u007fb' } };
+    }, 'source.headers.X-Api-Key', 'contains a control character, which an HTTP header value cannot hold; remove it'],
+    ['invalid header name', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
+    }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
   ];
   for (const [name, change, expectedPath, expectedMessage] of cases) {
     await t.test(name, () => {

@@ -115,8 +115,21 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
     }
     for (name, value) in &source.headers {
         let path = format!("source.headers.{name}");
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            push(
+                problems,
+                &path,
+                format!("`{}` is not a valid HTTP header name; use letters, digits and `-`", quote_text(name)),
+            );
+        }
         if value.contains(['\r', '\n']) {
             push(problems, &path, "contains a line break, which an HTTP header value cannot hold; remove it");
+        } else if value.contains(crate::source::template::is_header_control) {
+            push(
+                problems,
+                &path,
+                "contains a control character, which an HTTP header value cannot hold; remove it",
+            );
         }
         check_placeholders(value, &path, problems);
     }

@@ -135,11 +135,13 @@ fn headers(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<HeaderMap
     for (name, value) in &spec.headers {
         let path = format!("source.headers.{name}");
         let value = template::fill(value, metadata, Position::Header, &path)?;
+        // Validation and `template::fill` have checked the name and the value, so these
+        // errors mean a bug in those checks.
         let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            FatalError::bad_request("PROFILE_INVALID", format!("{path}: `{name}` is not a valid HTTP header name"))
+            FatalError::internal(format!("{path}: `{name}` is not a valid HTTP header name, although validation accepted it"))
         })?;
         let header_value = HeaderValue::from_str(&value).map_err(|_| {
-            FatalError::bad_request("PROFILE_INVALID", format!("{path}: the value is not a valid HTTP header value"))
+            FatalError::internal(format!("{path}: the filled value is not a valid HTTP header value, although it was checked"))
         })?;
         map.insert(header_name, header_value);
     }

@@ -99,7 +99,9 @@ pub fn fill(
     })?;
 
     let mut out = String::with_capacity(template.len());
-    let mut placeholder_in_url_path = false;
+    // The metadata names placed in the URL's authority and in its path, for messages.
+    let mut authority_names = Vec::new();
+    let mut path_names = Vec::new();
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
@@ -109,9 +111,14 @@ pub fn fill(
                     Position::FilePath => out.push_str(&escape_path(&value, name, what)?),
                     Position::Header => out.push_str(&escape_header(&value, name, what)?),
                     Position::Url => match url_part(&out) {
-                        UrlPart::Authority => out.push_str(&escape_authority(&value, name, what)?),
+                        UrlPart::Authority => {
+                            out.push_str(&escape_authority(&value, name, what)?);
+                            authority_names.push(name);
+                        }
                         UrlPart::PathOrQuery => {
-                            placeholder_in_url_path |= !out.contains(['?', '#']);
+                            if !out.contains(['?', '#']) {
+                                path_names.push(name);
+                            }
                             out.extend(utf8_percent_encode(&value, COMPONENT));
                         }
                     },
@@ -119,15 +126,19 @@ pub fn fill(
             }
         }
     }
-    if placeholder_in_url_path {
-        check_dot_segments(&out, what)?;
+    if let Some(&name) = path_names.first() {
+        check_dot_segments(&out, what, name)?;
+    }
+    if let Some(&name) = authority_names.first() {
+        check_url(&out, what, name)?;
     }
     Ok(out)
 }
 
 /// Rejects a URL whose path has a `.` or `..` segment, which URL parsing would resolve
-/// and so let a metadata value climb out of its path segment.
-fn check_dot_segments(url: &str, what: &str) -> Result<(), FatalError> {
+/// and so let a metadata value climb out of its path segment. `name` is the first
+/// metadata value in the path.
+fn check_dot_segments(url: &str, what: &str, name: &str) -> Result<(), FatalError> {
     let path_end = url.find(['?', '#']).unwrap_or(url.len());
     let path_start = url.find("://").map_or(0, |scheme_end| scheme_end + 3);
     let dot_segment = url[path_start..path_end].split('/').find(|segment| {
@@ -138,11 +149,27 @@ fn check_dot_segments(url: &str, what: &str) -> Result<(), FatalError> {
         Some(segment) => Err(FatalError::bad_request(
             "METADATA_INVALID",
             format!(
-                "{what}: a metadata value makes the URL path contain the segment {segment:?}, which would move the request to another path; check the connection's metadata"
+                "{what}: the metadata filled into the URL path (metadata.{name} first) makes it contain the segment {segment:?}, which would move the request to another path; check the connection's metadata"
             ),
         )
-        .with("field", what.to_string())),
+        .with("field", format!("metadata.{name}"))),
         None => Ok(()),
+    }
+}
+
+/// Rejects a URL that a metadata value in its authority made invalid, such as a port
+/// of `abc` or `99999`. Values in the path and query are percent-encoded, so only the
+/// authority can break parsing; `name` is the first metadata value there.
+fn check_url(url: &str, what: &str, name: &str) -> Result<(), FatalError> {
+    match url::Url::parse(url) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(FatalError::bad_request(
+            "METADATA_INVALID",
+            format!(
+                "{what}: with metadata.{name} filled in, the URL is not valid ({error}); check the host and port in the connection's metadata"
+            ),
+        )
+        .with("field", format!("metadata.{name}"))),
     }
 }
 
@@ -207,8 +234,13 @@ fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError
 }
 
 fn escape_header(value: &str, name: &str, what: &str) -> Result<String, FatalError> {
-    if value.contains(['\r', '\n', '\0']) {
-        return Err(invalid_value(name, value, what, "a header value must not contain line breaks"));
+    if value.contains(is_header_control) {
+        return Err(invalid_value(
+            name,
+            value,
+            what,
+            "a header value must not contain line breaks or other control characters (tab is allowed)",
+        ));
     }
     Ok(value.to_string())
 }
@@ -227,6 +259,12 @@ fn escape_authority(value: &str, name: &str, what: &str) -> Result<String, Fatal
         ));
     }
     Ok(value.to_string())
+}
+
+/// Whether a character may not appear in an HTTP header value: the ASCII control
+/// characters (with DEL) other than tab, as RFC 9110 defines field values.
+pub fn is_header_control(character: char) -> bool {
+    character.is_ascii_control() && character != '\t'
 }
 
 #[cfg(test)]
@@ -261,6 +299,7 @@ mod tests {
             let error = fill("http://127.0.0.1:8080/p/{metadata.account}?q=1", &meta, Position::Url, "source.url")
                 .unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID", "{value}");
+            assert_eq!(error.details["field"], "metadata.account", "{value}");
         }
         // In the query, or as part of a longer segment, dots are only text.
         let meta = metadata(json!({"account": ".."}));
@@ -289,6 +328,32 @@ mod tests {
     fn header_rejects_line_break() {
         let meta = metadata(json!({"token": "abc\r\nX-Injected: 1"}));
         assert!(fill("Bearer {metadata.token}", &meta, Position::Header, "h").is_err());
+    }
+
+    #[test]
+    fn header_rejects_control_characters() {
+        for value in ["a\u{7f}b", "a\u{1}b"] {
+            let meta = metadata(json!({"token": value}));
+            let error = fill("Bearer {metadata.token}", &meta, Position::Header, "source.headers.X-Key").unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID");
+            assert_eq!(error.details["field"], "metadata.token");
+        }
+        let meta = metadata(json!({"token": "a\tb é"}));
+        assert_eq!(fill("{metadata.token}", &meta, Position::Header, "h").unwrap(), "a\tb é");
+    }
+
+    #[test]
+    fn url_authority_that_breaks_the_url_names_the_field() {
+        for port in ["abc", "99999"] {
+            let meta = metadata(json!({"port": port}));
+            let error = fill("http://127.0.0.1:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID", "{port}");
+            assert_eq!(error.details["field"], "metadata.port", "{port}");
+            assert!(error.message.starts_with("source.url: with metadata.port filled in, the URL is not valid ("), "{}", error.message);
+        }
+        let meta = metadata(json!({"host": "["}));
+        let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.host");
     }
 
     #[test]
