@@ -151,14 +151,15 @@ export interface ImportOptions {
   batchSize?: number | null;
   /**
    * Called with the counts when the import reaches the end of its source, before a fatal
-   * error rejects it. It is not called after an abort or an early `return()`.
+   * error rejects it. It is not called after an abort, `break`, `return()` or `throw()`.
+   * A returned promise is awaited before the generator finishes.
    *
-   * An exception thrown by onSummary never hides how the import ended. After a fatal
-   * error, the generator throws the import's error, and its
+   * An exception thrown by onSummary, or a rejection of its promise, never hides how the
+   * import ended. After a fatal error, the generator throws the import's error, and its
    * `details.on_summary_error` contains the exception's message. After an import without
    * a fatal error, the generator rethrows the exception.
    */
-  onSummary?: ((summary: ImportSummary) => void) | null;
+  onSummary?: ((summary: ImportSummary) => void | Promise<void>) | null;
 }
 
 /**
@@ -221,6 +222,6 @@ export class ConnectTrackingError extends Error {
   /** A machine-readable name such as SOURCE_NOT_FOUND. */
   code: string;
   details?: Record<string, unknown>;
-  /** Set on every 429: the server's Retry-After in seconds, or 60 when it sent none. */
+  /** Set on every 429: the server's Retry-After in seconds (at most 86400), or 60 when it sent none. */
   retryAfterSeconds?: number;
 }

@@ -76,7 +76,7 @@ async function* importEvents(native, request, options) {
       const end = batch.end;
       if (end) {
         const importError = end.error ? fromNative(end.error) : null;
-        if (onSummary) callOnSummary(onSummary, end.summary, importError);
+        if (onSummary) await callOnSummary(onSummary, end.summary, importError);
         if (importError) throw importError;
         return;
       }
@@ -109,9 +109,11 @@ function startImport(native, requestJson, source, batchSize) {
 // Calls onSummary. An exception from it is rethrown when the import succeeded. When the
 // import failed, the import's error is still the one thrown, and its
 // details.on_summary_error contains the exception's message.
-function callOnSummary(onSummary, summary, importError) {
+// Calls onSummary and awaits the promise it may return, so that a rejection is handled
+// like a throw instead of becoming an unhandled rejection.
+async function callOnSummary(onSummary, summary, importError) {
   try {
-    onSummary({ ...summary });
+    await onSummary({ ...summary });
   } catch (error) {
     if (!importError) throw error;
     importError.details = { ...importError.details, on_summary_error: String(error?.message ?? error) };

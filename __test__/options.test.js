@@ -652,6 +652,47 @@ test.describe('onSummary that throws', () => {
     await assert.rejects(run(), (error) => error === summaryError);
     assert.equal(items.length, DPD_PARCELS);
   });
+
+  test('rejected promise is rethrown', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    const summaryError = new Error('summary store is offline');
+    const run = async () => {
+      const options = {
+        onSummary: async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          throw summaryError;
+        },
+      };
+      for await (const item of carrier.ImportTrackingEvents(REQUEST, options)) void item;
+    };
+
+    await assert.rejects(run(), (error) => error === summaryError);
+  });
+
+  test('promise is awaited before the end', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    const stored = [];
+    const options = {
+      onSummary: async (summary) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        stored.push(summary.records);
+      },
+    };
+    for await (const item of carrier.ImportTrackingEvents(REQUEST, options)) void item;
+
+    assert.deepEqual(stored, [DPD_RECORDS]);
+  });
+
+  test('not called after break', async () => {
+    const carrier = createCarrier(DPD_LOCAL_PROFILE);
+    let calls = 0;
+    for await (const item of carrier.ImportTrackingEvents(REQUEST, { onSummary: () => calls++ })) {
+      void item;
+      break;
+    }
+
+    assert.equal(calls, 0);
+  });
 });
 
 // The module's own ImportTrackingEvents caches the first profile it loads, so each case

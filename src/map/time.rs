@@ -481,6 +481,20 @@ mod tests {
     }
 
     #[test]
+    fn month_names_abbreviated_and_full() {
+        let short = TimeParser::new(&["%d %b %Y".to_string()]);
+        let full = TimeParser::new(&["%d %B %Y".to_string()]);
+        for value in ["01 Jan 2024", "01 jan 2024", "01 JAN 2024"] {
+            assert_eq!(short.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(), "2024-01-01T00:00:00Z", "{value}");
+        }
+        for value in ["01 January 2024", "01 JANUARY 2024"] {
+            assert_eq!(full.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(), "2024-01-01T00:00:00Z", "{value}");
+        }
+        assert!(short.parse("01 January 2024", &TimeZone::UTC).is_err());
+        assert!(full.parse("01 Jan 2024", &TimeZone::UTC).is_err());
+    }
+
+    #[test]
     fn zone_name_in_value_wins() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S %Q".to_string()]);
         let stamp = parser.parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC).unwrap();

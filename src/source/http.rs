@@ -278,19 +278,24 @@ async fn body_excerpt(response: reqwest::Response) -> String {
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
 
-/// Parses `Retry-After` as seconds (a fraction is rounded up) or as an HTTP date.
+/// The longest wait passed on from `Retry-After`: one day. A server that asks for more,
+/// such as 10^20 seconds, most likely sent a wrong value, and the scheduled import would
+/// otherwise never run again.
+const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;
+
+/// Parses `Retry-After` as seconds (a fraction is rounded up) or as an HTTP date, capped
+/// at `MAX_RETRY_AFTER_SECONDS`.
 fn parse_retry_after(value: &str) -> Option<u64> {
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(seconds);
-    }
-    if let Ok(seconds) = value.trim().parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 {
-            return Some(seconds.ceil().min(u32::MAX as f64) as u64);
-        }
-    }
-    let date = jiff::fmt::rfc2822::parse(value.trim()).ok()?;
-    let seconds = date.timestamp().as_second() - jiff::Timestamp::now().as_second();
-    Some(seconds.max(0) as u64)
+    let value = value.trim();
+    let seconds = if let Ok(seconds) = value.parse::<u64>() {
+        seconds
+    } else if let Some(seconds) = value.parse::<f64>().ok().filter(|seconds| seconds.is_finite() && *seconds >= 0.0) {
+        seconds.ceil().min(MAX_RETRY_AFTER_SECONDS as f64) as u64
+    } else {
+        let date = jiff::fmt::rfc2822::parse(value).ok()?;
+        (date.timestamp().as_second() - jiff::Timestamp::now().as_second()).max(0) as u64
+    };
+    Some(seconds.min(MAX_RETRY_AFTER_SECONDS))
 }
 
 #[cfg(test)]
@@ -312,6 +317,10 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
         assert_eq!(parse_retry_after("1.5"), Some(2));
         assert_eq!(parse_retry_after("-3"), None);
+        assert_eq!(parse_retry_after("86401"), Some(86_400));
+        assert_eq!(parse_retry_after("99999999999999999999"), Some(86_400));
+        assert_eq!(parse_retry_after("1e30"), Some(86_400));
+        assert_eq!(parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT"), Some(86_400));
         assert_eq!(parse_retry_after("soon"), None);
     }
 }
