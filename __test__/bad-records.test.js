@@ -43,6 +43,20 @@ async function importFile(file, profileOverride = profile) {
   };
 }
 
+test('records joined by a bare CR get a hint', async () => {
+  // Lines 3 and 4 of the LF file are joined by a CR alone, as a mixed export can do.
+  const file = damaged('joined-by-cr.csv', (lines) => {
+    lines.splice(2, 2, `${lines[2]}\r${lines[3]}`);
+  });
+  const { errors, summary } = await importFile(file);
+  assert.equal(errors.length, 1);
+  assert.equal(
+    errors[0][0],
+    `${file}:3: expected 31 fields, found 62; check the line for a missing or unquoted delimiter. The line contains a carriage return (CR) without a line feed, which does not end a line in this file: if it separates two records, use one kind of line break in the whole file. The record was skipped`,
+  );
+  assert.equal(summary.records, 25);
+});
+
 test('wrong column count names the line', async () => {
   // Line 3 of the file (second data row) loses its last five fields.
   const file = damaged('short.csv', (lines) => {

@@ -334,11 +334,18 @@ impl Mapper {
         if let Some(expected) = self.expected_fields {
             let found = count_fields(record, expected);
             if found != expected {
+                // A bare CR is part of the line in a file whose first line break is LF or
+                // CRLF, so two records joined by one show up here as too many fields.
+                let hint = if record.text.contains('\r') {
+                    " The line contains a carriage return (CR) without a line feed, which does not end a line in this file: if it separates two records, use one kind of line break in the whole file."
+                } else {
+                    ""
+                };
                 return Err(self.error(
                     record,
                     unterminated,
                     format!(
-                        "expected {expected} fields, found {found}; check the line for a missing or unquoted delimiter. The record was skipped"
+                        "expected {expected} fields, found {found}; check the line for a missing or unquoted delimiter.{hint} The record was skipped"
                     ),
                 ));
             }
