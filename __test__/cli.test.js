@@ -233,7 +233,7 @@ test.describe('import errors name the CLI options', () => {
     assert.equal(stderr.split('\n').length, 2, stderr);
     assert.equal(
       stderr,
-      `connect-tracking: invalid carrier profile ${file}, 2 problems: (1) time_zone: \`Mars/Base\` is not an IANA time zone name; use an IANA name such as Europe/Berlin or UTC (2) format.delimiter: \`;;\` must be one ASCII character such as \`;\`, \`|\`, \`,\` or a tab\n`,
+      `connect-tracking: invalid carrier profile ${file}, 2 problems: (1) time_zone: \`Mars/Base\` is not an IANA time zone name; use an IANA name such as Europe/Berlin or UTC (2) format.delimiter: \`;;\` is 2 characters, but the delimiter is one character; use one ASCII character other than a line break, such as \`;\`, \`|\`, \`,\` or a tab\n`,
     );
   });
 });

@@ -330,6 +330,15 @@ test.describe('large limits', () => {
   });
 });
 
+test('fixed width without columns', () => {
+  const error = profileError(changed((p) => (p.format = { type: 'fixed-width', columns: {} })));
+  assert.deepEqual(error.details.problems, [
+    { path: 'format.columns', message: 'name at least one column range' },
+    { path: 'fields.tracking_number.column', message: 'column `PARCELNO` is not defined, because format.columns is empty; add its range there' },
+    { path: 'fields.event_datetime.column', message: 'column `SCAN_DATE` is not defined, because format.columns is empty; add its range there' },
+  ]);
+});
+
 test('values that can never work', async (t) => {
   const cases = [
     ['empty source path', (p) => (p.source.path = ''), 'source.path', 'is empty; give the path of the carrier\'s file'],
@@ -345,6 +354,12 @@ test('values that can never work', async (t) => {
     ['invalid header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
     }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
+    ['line feed delimiter', (p) => (p.format.delimiter = '\n'), 'format.delimiter', 'a line break cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
+    ['non-ASCII delimiter', (p) => (p.format.delimiter = '§'), 'format.delimiter', '`§` is not an ASCII character, so it cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
+    ['two-character delimiter', (p) => (p.format.delimiter = ';;'), 'format.delimiter', '`;;` is 2 characters, but the delimiter is one character; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
+    ['line feed quote', (p) => (p.format.quote = '\n'), 'format.quote', 'a line break cannot be the quote; use one ASCII character other than a line break, such as `"`, or null to turn quoting off'],
+    ['catch-all status', (p) => (p.statuses = { '*': 'DE' }), 'statuses.*', '`*` alone would match every code; map the codes one by one or by a prefix such as `N*`, because unmapped codes give UN with a warning that names them'],
+    ['bad format in formats', (p) => (p.fields.event_datetime = { column: 'SCAN_DATE', formats: ['%Y%m%d', 'abc'] }), 'fields.event_datetime.formats[1]', '`abc` has no % directive, so it matches only that exact text; use directives such as %Y, %m, %d, %H, %M, %S and %z'],
   ];
   for (const [name, change, expectedPath, expectedMessage] of cases) {
     await t.test(name, () => {

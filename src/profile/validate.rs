@@ -259,6 +259,20 @@ fn single_ascii_char(value: &str) -> Option<u8> {
     }
 }
 
+/// Says why a delimiter or quote is not one ASCII character other than a line break.
+fn describe_bad_character(value: &str, role: &str) -> String {
+    let count = value.chars().count();
+    if value.is_empty() {
+        format!("the {role} is empty")
+    } else if value == "\n" || value == "\r" {
+        format!("a line break cannot be the {role}")
+    } else if count == 1 {
+        format!("`{}` is not an ASCII character, so it cannot be the {role}", quote_text(value))
+    } else {
+        format!("`{}` is {count} characters, but the {role} is one character", quote_text(value))
+    }
+}
+
 fn check_format(profile: &Profile, problems: &mut Vec<Problem>) {
     match &profile.format {
         Format::Delimited(format) => {
@@ -268,8 +282,8 @@ fn check_format(profile: &Profile, problems: &mut Vec<Problem>) {
                     problems,
                     "format.delimiter",
                     format!(
-                        "`{}` must be one ASCII character such as `;`, `|`, `,` or a tab",
-                        format.delimiter.escape_default()
+                        "{}; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab",
+                        describe_bad_character(&format.delimiter, "delimiter")
                     ),
                 );
             }
@@ -278,7 +292,10 @@ fn check_format(profile: &Profile, problems: &mut Vec<Problem>) {
                     None => push(
                         problems,
                         "format.quote",
-                        format!("`{quote}` must be one ASCII character, or null to turn quoting off"),
+                        format!(
+                            "{}; use one ASCII character other than a line break, such as `\"`, or null to turn quoting off",
+                            describe_bad_character(quote, "quote")
+                        ),
                     ),
                     Some(byte) if Some(byte) == delimiter => push(
                         problems,
@@ -426,9 +443,21 @@ fn check_field(
             "set `format` or `formats`, not both",
         );
     }
-    for format in formats {
+    let paths = options
+        .format
+        .iter()
+        .map(|format| (format, format!("{path}.format")))
+        .chain(
+            options
+                .formats
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(index, format)| (format, format!("{path}.formats[{index}]"))),
+        );
+    for (format, format_path) in paths {
         if let Err(message) = crate::map::time::check_format(format) {
-            push(problems, &format!("{path}.format"), message);
+            push(problems, &format_path, message);
         }
     }
 }
@@ -444,14 +473,15 @@ fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems:
         (Format::FixedWidth(format), ColumnRef::Name(name)) => {
             if !format.columns.contains_key(name) {
                 let known: Vec<&str> = format.columns.keys().map(String::as_str).collect();
-                push(
-                    problems,
-                    path,
+                let message = if known.is_empty() {
+                    format!("column `{name}` is not defined, because format.columns is empty; add its range there")
+                } else {
                     format!(
                         "column `{name}` is not defined in format.columns; defined: {}",
                         known.join(", ")
-                    ),
-                );
+                    )
+                };
+                push(problems, path, message);
             }
         }
         (Format::FixedWidth(_), ColumnRef::Index(index)) => push(
@@ -500,11 +530,17 @@ fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems:
 fn check_statuses(profile: &Profile, problems: &mut Vec<Problem>) {
     for code in profile.statuses.keys() {
         let star = code.find('*');
-        if code.is_empty() || code == "*" {
+        if code.is_empty() {
             push(
                 problems,
                 &format!("statuses.{code}"),
                 "a status code must not be empty; unmapped codes already give UN with a warning",
+            );
+        } else if code == "*" {
+            push(
+                problems,
+                &format!("statuses.{code}"),
+                "`*` alone would match every code; map the codes one by one or by a prefix such as `N*`, because unmapped codes give UN with a warning that names them",
             );
         } else if star.is_some_and(|position| position != code.len() - 1) {
             push(
