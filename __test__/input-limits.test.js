@@ -315,6 +315,18 @@ test('record UTC offsets out of range are bad records', async () => {
   assert.equal(good.tracking_info.events[0].event_datetime_local, '2024-01-02T10:00:00+23:30');
 });
 
+test('reappearing tracking number warning names the line', async () => {
+  const file = writeFile('reappears.csv', 'TN;TS;CODE\nA1;20240102100000;05\nB2;20240102110000;05\nA1;20240102120000;13\n');
+  const profile = profileFor({ path: file }, { update_method: 'replace', grouping: { max_open_shipments: 1 } });
+  const { items, error } = await runImport(profile);
+
+  assert.equal(error, null);
+  assert.deepEqual(items.map((item) => [item.tracking_info.tracking_number, item.update_method]), [['A1', 'replace'], ['B2', 'replace'], ['A1', 'append']]);
+  assert.deepEqual(items[2].warning_messages, [
+    `${file}:4: tracking number A1 appeared again after its earlier events were yielded (more than 1 shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number`,
+  ]);
+});
+
 test('shipment over 1000 events comes in parts', async () => {
   const rows = [];
   for (let minute = 0; minute < 1200; minute++) {
@@ -329,8 +341,9 @@ test('shipment over 1000 events comes in parts', async () => {
   assert.deepEqual(items.map((item) => item.tracking_info.events.length), [1000, 200]);
   assert.deepEqual(items.map((item) => item.update_method), ['replace', 'append']);
   assert.equal(items[1].tracking_info.events[0].event_datetime_local, '2024-01-02T16:40:00+01:00');
-  assert.deepEqual(items[0].warning_messages, ['tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 1']);
-  assert.deepEqual(items[1].warning_messages, ['tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 2 and is sent with update_method append, because replace would erase the parts before it']);
+  // Part 1 starts at the first data row (line 2), part 2 at the 1001st (line 1002).
+  assert.deepEqual(items[0].warning_messages, [`${file}:2: tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 1`]);
+  assert.deepEqual(items[1].warning_messages, [`${file}:1002: tracking number A1 has more than 1000 events, so they are yielded in parts; this is part 2 and is sent with update_method append, because replace would erase the parts before it`]);
 });
 
 test('HTTP redirects, retries and encodings', async (t) => {

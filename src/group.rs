@@ -45,10 +45,14 @@ pub struct Grouper {
     pub duplicates: u64,
     /// Set when the import failed, so that partial histories never replace complete ones.
     failed: bool,
+    /// The source's name, which starts every warning the grouper writes.
+    source_name: Box<str>,
 }
 
 struct Open {
     events: Vec<Event>,
+    /// The line of the first record in `events`, which the shipment's warnings name.
+    first_line: u64,
     reappeared: bool,
     /// How many parts of this shipment were yielded already, because it reached
     /// `MAX_SHIPMENT_EVENTS`.
@@ -61,6 +65,7 @@ impl Grouper {
         deduplicate: bool,
         update_method: UpdateMethod,
         carrier_name: Option<String>,
+        source_name: &str,
     ) -> Grouper {
         Grouper {
             max_open: max_open.max(1),
@@ -74,16 +79,19 @@ impl Grouper {
             hasher: RandomState::default(),
             duplicates: 0,
             failed: false,
+            source_name: Box::from(source_name),
         }
     }
 
-    /// Adds an event; a shipment pushed out of the window goes to `out`.
-    pub fn push(&mut self, mut event: Event, out: &mut Vec<Item>) {
+    /// Adds an event read from the record at `line`; a shipment pushed out of the window
+    /// goes to `out`.
+    pub fn push(&mut self, mut event: Event, line: u64, out: &mut Vec<Item>) {
         event.compact();
         if let Some(&sequence) = self.index.get(event.tracking_number()) {
             let position = (sequence - self.first_sequence) as usize;
             if self.open[position].events.len() >= MAX_SHIPMENT_EVENTS {
                 self.yield_part(position, out);
+                self.open[position].first_line = line;
             }
             let events = &mut self.open[position].events;
             // Most shipments have a handful of events, so grow one at a time at first
@@ -103,6 +111,7 @@ impl Grouper {
         self.index.insert(Box::from(event.tracking_number()), sequence);
         self.open.push_back(Open {
             events: vec![event],
+            first_line: line,
             reappeared,
             parts: 0,
         });
@@ -114,6 +123,7 @@ impl Grouper {
         let open = &mut self.open[position];
         let part = Open {
             events: std::mem::take(&mut open.events),
+            first_line: open.first_line,
             reappeared: open.reappeared,
             parts: open.parts,
         };
@@ -187,16 +197,17 @@ impl Grouper {
         }
 
         let tracking_number = events[0].tracking_number();
+        let position = format!("{}:{}", self.source_name, open.first_line);
         let mut update_method = self.update_method;
         if self.failed && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
-                "the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
+                "{position}: the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
             ));
         } else if open.parts > 0 && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
-                "tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {} and is sent with update_method append, because replace would erase the parts before it",
+                "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {} and is sent with update_method append, because replace would erase the parts before it",
                 open.parts + 1
             ));
         } else if open.parts > 0 || more_follow {
@@ -204,13 +215,13 @@ impl Grouper {
                 update_method = UpdateMethod::Append;
             }
             warnings.push(format!(
-                "tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {}",
+                "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {}",
                 open.parts + 1
             ));
         } else if open.reappeared {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
-                "tracking number {tracking_number} appeared again after its earlier events were yielded (more than {} shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
+                "{position}: tracking number {tracking_number} appeared again after its earlier events were yielded (more than {} shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
                 self.max_open
             ));
         }
@@ -297,11 +308,11 @@ mod tests {
 
     #[test]
     fn sorts_dedupes_and_takes_latest_status() {
-        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None);
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 50, "13", StandardizedStatus::DE), &mut out);
-        grouper.push(event("A", 10, "05", StandardizedStatus::AC), &mut out);
-        grouper.push(event("A", 50, "13", StandardizedStatus::DE), &mut out);
+        grouper.push(event("A", 50, "13", StandardizedStatus::DE), 2, &mut out);
+        grouper.push(event("A", 10, "05", StandardizedStatus::AC), 3, &mut out);
+        grouper.push(event("A", 50, "13", StandardizedStatus::DE), 4, &mut out);
         grouper.finish(&mut out);
         let shipments = shipments(out);
         assert_eq!(shipments.len(), 1);
@@ -314,14 +325,14 @@ mod tests {
 
     #[test]
     fn warnings_are_capped_but_counted() {
-        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None);
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None, "test.csv");
         let mut out = Vec::new();
         for second in 0..72 {
             let mut scan = event("A", second, "05", StandardizedStatus::AC);
             scan.add_warning(format!("warning {second}"));
             // The same warning twice is listed and counted once.
             scan.add_warning(format!("warning {second}"));
-            grouper.push(scan, &mut out);
+            grouper.push(scan, second as u64 + 2, &mut out);
         }
         grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
@@ -333,10 +344,10 @@ mod tests {
 
     #[test]
     fn informational_event_after_delivery_keeps_delivered() {
-        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None);
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 10, "13", StandardizedStatus::DE), &mut out);
-        grouper.push(event("A", 20, "18", StandardizedStatus::UN), &mut out);
+        grouper.push(event("A", 10, "13", StandardizedStatus::DE), 2, &mut out);
+        grouper.push(event("A", 20, "18", StandardizedStatus::UN), 3, &mut out);
         grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
         assert_eq!(shipment.standardized_status_code(), StandardizedStatus::DE);
@@ -346,24 +357,24 @@ mod tests {
 
     #[test]
     fn same_time_different_code_is_kept() {
-        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None);
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Append, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 5, "13", StandardizedStatus::DE), &mut out);
-        grouper.push(event("A", 5, "18", StandardizedStatus::IT), &mut out);
-        grouper.push(event("A", 5, "13", StandardizedStatus::DE), &mut out);
+        grouper.push(event("A", 5, "13", StandardizedStatus::DE), 2, &mut out);
+        grouper.push(event("A", 5, "18", StandardizedStatus::IT), 3, &mut out);
+        grouper.push(event("A", 5, "13", StandardizedStatus::DE), 4, &mut out);
         grouper.finish(&mut out);
         assert_eq!(shipments(out)[0].events.len(), 2);
     }
 
     #[test]
     fn full_window_yields_oldest_first() {
-        let mut grouper = Grouper::new(2, true, UpdateMethod::Append, None);
+        let mut grouper = Grouper::new(2, true, UpdateMethod::Append, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 1, "x", StandardizedStatus::IT), &mut out);
-        grouper.push(event("B", 2, "x", StandardizedStatus::IT), &mut out);
-        grouper.push(event("A", 3, "y", StandardizedStatus::IT), &mut out);
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), 2, &mut out);
+        grouper.push(event("B", 2, "x", StandardizedStatus::IT), 3, &mut out);
+        grouper.push(event("A", 3, "y", StandardizedStatus::IT), 4, &mut out);
         assert!(out.is_empty());
-        grouper.push(event("C", 4, "x", StandardizedStatus::IT), &mut out);
+        grouper.push(event("C", 4, "x", StandardizedStatus::IT), 5, &mut out);
         assert_eq!(out.len(), 1);
         grouper.finish(&mut out);
         let numbers: Vec<_> = shipments(out).iter().map(|s| (s.tracking_number().to_string(), s.events.len())).collect();
@@ -372,9 +383,9 @@ mod tests {
 
     #[test]
     fn failure_in_replace_mode_sends_append() {
-        let mut grouper = Grouper::new(10, true, UpdateMethod::Replace, None);
+        let mut grouper = Grouper::new(10, true, UpdateMethod::Replace, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 1, "x", StandardizedStatus::IT), &mut out);
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), 2, &mut out);
         grouper.mark_failed();
         grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
@@ -384,11 +395,11 @@ mod tests {
 
     #[test]
     fn replace_mode_sends_reappearance_as_append() {
-        let mut grouper = Grouper::new(1, true, UpdateMethod::Replace, None);
+        let mut grouper = Grouper::new(1, true, UpdateMethod::Replace, None, "test.csv");
         let mut out = Vec::new();
-        grouper.push(event("A", 1, "x", StandardizedStatus::IT), &mut out);
-        grouper.push(event("B", 2, "x", StandardizedStatus::IT), &mut out);
-        grouper.push(event("A", 3, "y", StandardizedStatus::IT), &mut out);
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), 2, &mut out);
+        grouper.push(event("B", 2, "x", StandardizedStatus::IT), 3, &mut out);
+        grouper.push(event("A", 3, "y", StandardizedStatus::IT), 4, &mut out);
         grouper.finish(&mut out);
         let shipments = shipments(out);
         let methods: Vec<_> = shipments.iter().map(|s| (s.tracking_number(), s.update_method)).collect();
@@ -396,15 +407,16 @@ mod tests {
             methods,
             vec![("A", UpdateMethod::Replace), ("B", UpdateMethod::Replace), ("A", UpdateMethod::Append)]
         );
-        assert!(shipments[2].warnings[0].contains("appeared again"), "{:?}", shipments[2].warnings);
+        assert!(shipments[2].warnings[0].starts_with("test.csv:4: tracking number A appeared again"), "{:?}", shipments[2].warnings);
     }
 
     #[test]
     fn long_shipment_is_yielded_in_parts() {
-        let mut grouper = Grouper::new(10, false, UpdateMethod::Replace, None);
+        let mut grouper = Grouper::new(10, false, UpdateMethod::Replace, None, "test.csv");
         let mut out = Vec::new();
         for second in 0..2500 {
-            grouper.push(event("A", second, "20", StandardizedStatus::IT), &mut out);
+            // One record per line after a header on line 1.
+            grouper.push(event("A", second, "20", StandardizedStatus::IT), second as u64 + 2, &mut out);
         }
         grouper.finish(&mut out);
         let parts = shipments(out);
@@ -413,7 +425,10 @@ mod tests {
         assert_eq!(sizes, vec![1000, 1000, 500]);
         let methods: Vec<UpdateMethod> = parts.iter().map(|part| part.update_method).collect();
         assert_eq!(methods, vec![UpdateMethod::Replace, UpdateMethod::Append, UpdateMethod::Append]);
+        assert!(parts[0].warnings[0].starts_with("test.csv:2: tracking number A has more than"), "{:?}", parts[0].warnings);
         assert!(parts[0].warnings[0].contains("this is part 1"), "{:?}", parts[0].warnings);
+        assert!(parts[1].warnings[0].starts_with("test.csv:1002: "), "{:?}", parts[1].warnings);
+        assert!(parts[2].warnings[0].starts_with("test.csv:2002: "), "{:?}", parts[2].warnings);
         assert!(parts[2].warnings[0].contains("this is part 3 and is sent with update_method append"), "{:?}", parts[2].warnings);
         assert_eq!(parts[1].events[0].timestamp.as_second(), 1_650_001_000);
     }

@@ -117,6 +117,7 @@ impl<'p> RecordStage<'p> {
                 profile.grouping.deduplicate,
                 profile.update_method,
                 profile.carrier_name.clone(),
+                source_name,
             ),
             items: Vec::new(),
             batches: BatchBuilder::new(batch_items),
@@ -160,8 +161,9 @@ impl<'p> RecordStage<'p> {
         match &mut self.parser {
             Parser::Delimited(parser) => match parser.push_line(line.text, line.number) {
                 Parsed::Record(record) => {
+                    let record_line = record.line;
                     let result = map_record(self.mapper.as_mut(), &record, line.unterminated, &self.source_name);
-                    self.accept(result);
+                    self.accept(result, record_line);
                 }
                 Parsed::NeedMore => return,
                 Parsed::RecordTooLong { line: start } => {
@@ -196,8 +198,9 @@ impl<'p> RecordStage<'p> {
                     }
                 }
                 let record = parser.parse(line.text, line.number);
+                let record_line = record.line;
                 let result = map_record(self.mapper.as_mut(), &record, line.unterminated, &self.source_name);
-                self.accept(result);
+                self.accept(result, record_line);
             }
         }
         self.replaced_line = None;
@@ -343,7 +346,9 @@ impl<'p> RecordStage<'p> {
         }
     }
 
-    fn accept(&mut self, result: Result<crate::model::Event, String>) {
+    /// Counts a mapped record and passes its event to the grouper; `line` is where the
+    /// record starts.
+    fn accept(&mut self, result: Result<crate::model::Event, String>, line: u64) {
         self.counts.records += 1;
         match result {
             Ok(mut event) => {
@@ -357,7 +362,7 @@ impl<'p> RecordStage<'p> {
                         self.source_name, self.profile.encoding
                     ));
                 }
-                self.grouper.push(event, &mut self.items);
+                self.grouper.push(event, line, &mut self.items);
                 self.drain_items();
             }
             Err(message) => {
