@@ -222,6 +222,17 @@ test.describe('import errors name the CLI options', () => {
     assert.doesNotMatch(stderr, /[\r\u001b]/);
   });
 
+  test('profile syntax error names line and column', async (t) => {
+    const file = temporaryFile(t, 'profile.json', '{\n  "time_zone": "UTC",\n  "time_zone": "Europe/Berlin"\n}\n');
+    const { status, stderr } = await runCli(['import', '--profile', file, '--source', DPD_FILE]);
+
+    assert.equal(status, 1);
+    assert.equal(
+      stderr,
+      `connect-tracking: invalid carrier profile ${file}: (root): the field \`time_zone\` appears twice at line 3, column 13; keep only one\n`,
+    );
+  });
+
   test('invalid profile is one line', async (t) => {
     const profile = JSON.parse(fs.readFileSync(path.join(ROOT, PROFILE), 'utf8'));
     profile.time_zone = 'Mars/Base';

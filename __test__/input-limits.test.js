@@ -315,6 +315,22 @@ test('record UTC offsets out of range are bad records', async () => {
   assert.equal(good.tracking_info.events[0].event_datetime_local, '2024-01-02T10:00:00+23:30');
 });
 
+test('out-of-range position names the coordinate', async () => {
+  const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\n');
+  const profile = profileFor({ path: file });
+  profile.fields = { ...profile.fields, latitude: 'LAT', longitude: 'LON' };
+  const { items, error } = await runImport(profile);
+
+  assert.equal(error, null);
+  assert.deepEqual(items.map((item) => item.warning_messages ?? []), [
+    [`${file}:2: latitude 91 is outside -90 to 90, so the position was left out`],
+    [`${file}:3: longitude -200 is outside -180 to 180, so the position was left out`],
+    [`${file}:4: latitude -95 is outside -90 to 90 and longitude 181 is outside -180 to 180, so the position was left out`],
+    [],
+  ]);
+  assert.deepEqual(items.map((item) => item.tracking_info.events[0].geo ?? null), [null, null, null, { lat: 48.1, long: 11.5 }]);
+});
+
 test('reappearing tracking number warning names the line', async () => {
   const file = writeFile('reappears.csv', 'TN;TS;CODE\nA1;20240102100000;05\nB2;20240102110000;05\nA1;20240102120000;13\n');
   const profile = profileFor({ path: file }, { update_method: 'replace', grouping: { max_open_shipments: 1 } });

@@ -261,6 +261,15 @@ test.describe('request', () => {
     });
   }
 
+  for (const request of [null, undefined]) {
+    test(`request ${request} counts as empty`, async () => {
+      const carrier = createCarrier(DPD_LOCAL_PROFILE);
+      const items = await importAll(carrier, request);
+
+      assert.equal(items.length, DPD_PARCELS);
+    });
+  }
+
   const wrongMetadata = [
     { metadata: ['12345'], described: "[ '12345' ] (array)" },
     { metadata: 'dpd_customer_number=12345', described: "'dpd_customer_number=12345' (string)" },

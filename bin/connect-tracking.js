@@ -50,9 +50,9 @@ function importFailure(error, usesMetadata) {
 function profileFailure(file, error) {
   const problems = error.details?.problems;
   if (!Array.isArray(problems)) return `${file}: ${error.message}`;
+  if (problems.length === 1) return `invalid carrier profile ${file}: ${problems[0].path}: ${problems[0].message}`;
   const list = problems.map((problem, index) => `(${index + 1}) ${problem.path}: ${problem.message}`).join(' ');
-  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return `invalid carrier profile ${file}, ${count}: ${list}`;
+  return `invalid carrier profile ${file}, ${problems.length} problems: ${list}`;
 }
 
 const OPTION_NAMES = ['profile', 'metadata', 'source'];
@@ -101,14 +101,18 @@ function parseArguments(argv) {
   return options;
 }
 
-// Reads the JSON file that the option --`option` names; `description` names it in messages.
-function readJson(file, description, option) {
-  let text;
+// Reads the text file that the option --`option` names; `description` names it in messages.
+function readText(file, description, option) {
   try {
-    text = readTextFile(file);
+    return readTextFile(file);
   } catch (error) {
     fail(`the ${description} ${file} ${describeReadError(error)}; check --${option}`);
   }
+}
+
+// Reads the JSON file that the option --`option` names; `description` names it in messages.
+function readJson(file, description, option) {
+  const text = readText(file, description, option);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -147,7 +151,9 @@ async function main() {
     fail(`cannot write to stdout: ${error.message}`);
   });
   const options = parseArguments(process.argv.slice(2));
-  const profile = readJson(options.profile, 'profile', 'profile');
+  // createCarrier parses the text itself, so that a syntax error or a repeated key is
+  // reported with its line and column.
+  const profile = readText(options.profile, 'profile', 'profile');
   const metadata = options.metadata === undefined ? {} : readMetadata(options.metadata);
 
   let carrier;
@@ -182,7 +188,9 @@ async function main() {
   } catch (error) {
     if (progress) process.stderr.write('\n');
     if (summary) process.stderr.write(`${formatSummary(summary, seconds())}\n`);
-    const template = profile.source?.path ?? profile.source?.url ?? '';
+    // createCarrier accepted the text, so it parses.
+    const source = JSON.parse(profile).source;
+    const template = source?.path ?? source?.url ?? '';
     const usesMetadata = options.source === undefined && String(template).includes('{metadata.');
     fail(importFailure(error, usesMetadata));
   }

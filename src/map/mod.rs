@@ -589,14 +589,22 @@ impl Mapper {
         let latitude = self.number(&self.latitude, record, warnings);
         let longitude = self.number(&self.longitude, record, warnings);
         let (latitude, longitude) = (latitude?, longitude?);
-        let valid = (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude);
-        if !valid {
-            warnings.push(format!(
-                "{}: latitude {latitude} or longitude {longitude} is out of range and was left out",
-                self.position(record.line)
-            ));
+        let mut out_of_range = Vec::new();
+        if !(-90.0..=90.0).contains(&latitude) {
+            out_of_range.push(format!("latitude {latitude} is outside -90 to 90"));
         }
-        valid.then_some((latitude, longitude))
+        if !(-180.0..=180.0).contains(&longitude) {
+            out_of_range.push(format!("longitude {longitude} is outside -180 to 180"));
+        }
+        if !out_of_range.is_empty() {
+            warnings.push(format!(
+                "{}: {}, so the position was left out",
+                self.position(record.line),
+                out_of_range.join(" and ")
+            ));
+            return None;
+        }
+        Some((latitude, longitude))
     }
 }
 
