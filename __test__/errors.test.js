@@ -852,6 +852,79 @@ test.describe('metadata placeholders', () => {
   });
 });
 
+// The test CA and the server certificate for 127.0.0.1 come from fixtures/tls/make.sh.
+test.describe('https', () => {
+  const TLS_DIR = path.join(__dirname, 'fixtures', 'tls');
+  const CA_FILE = path.join(TLS_DIR, 'ca.pem');
+  const tls = {
+    key: fs.readFileSync(path.join(TLS_DIR, 'server-key.pem')),
+    cert: fs.readFileSync(path.join(TLS_DIR, 'server.pem')),
+  };
+
+  test('ca_file makes a private CA trusted', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    try {
+      assert.ok(server.url.startsWith('https://127.0.0.1:'), server.url);
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: CA_FILE }));
+
+      assert.equal(error, null);
+      assert.deepEqual(items, [EXPECTED_A]);
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('untrusted certificate is 520 SOURCE_CERTIFICATE_INVALID', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv` }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_CERTIFICATE_INVALID');
+      assert.equal(
+        error.message,
+        `GET ${server.url}/scan.csv failed: the server's TLS certificate was rejected because it is not signed by a certificate authority that the addon trusts. The addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier's private certificate authority there if it uses one, or ask the carrier to fix the certificate; a retry does not help until then`,
+      );
+      assert.equal(error.details.source, `${server.url}/scan.csv`);
+      assert.equal(server.requests.length, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('self-signed server certificate is named', async () => {
+    const selfSigned = path.join(TLS_DIR, 'self-signed.pem');
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), {
+      tls: { key: fs.readFileSync(path.join(TLS_DIR, 'self-signed-key.pem')), cert: fs.readFileSync(selfSigned) },
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: selfSigned }));
+
+      assertFatal(error, 520, 'SOURCE_CERTIFICATE_INVALID');
+      assert.match(error.message, /rejected because it is a certificate authority's certificate, not a server certificate\./);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('unreadable ca_file is 400 CA_FILE_INVALID', async () => {
+    const cases = [
+      { name: 'missing', file: path.join(TLS_DIR, 'missing.pem'), problem: /cannot be read \(No such file or directory/ },
+      { name: 'no certificate', file: path.join(TLS_DIR, 'server-key.pem'), problem: /contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks/ },
+    ];
+    for (const { name, file, problem } of cases) {
+      const { items, error } = await runImport(profileFor({ url: 'https://127.0.0.1:9/scan.csv', ca_file: file }));
+
+      assert.deepEqual(items, [], name);
+      assertFatal(error, 400, 'CA_FILE_INVALID');
+      assert.ok(error.message.startsWith(`source.ca_file ${file} `), error.message);
+      assert.match(error.message, problem, name);
+      assert.deepEqual(error.details, { code: 'CA_FILE_INVALID', field: 'source.ca_file', value: file }, name);
+    }
+  });
+});
+
 test.describe('header row', () => {
   test('missing mapped column is 400 COLUMN_NOT_FOUND', async () => {
     const { items, error, url } = await importFromBody(`TN;TS;STATUS\n${PARCEL_A};20220429143447;05\n`);

@@ -6,27 +6,30 @@
 // the test process) running.
 
 const http = require('node:http');
+const https = require('node:https');
 const net = require('node:net');
 const zlib = require('node:zlib');
 
 const HOST = '127.0.0.1';
 
-// Starts a server that calls `handler(request, response)` for every request.
+// Starts a server that calls `handler(request, response)` for every request. With
+// `tls: { key, cert }` (PEM), it is an HTTPS server.
 //
 // Returns { url, port, requests, connections, close() }:
-// - url is `http://127.0.0.1:PORT` without a trailing slash.
+// - url is `http://127.0.0.1:PORT` (or https) without a trailing slash.
 // - requests lists { method, url, headers } in arrival order.
 // - connections lists { socket, closed } per TCP connection, where `closed` is a promise
 //   that resolves when the server side of the socket has closed.
-async function startServer(handler) {
+async function startServer(handler, { tls = null } = {}) {
   const requests = [];
   const connections = [];
   const sockets = new Set();
 
-  const server = http.createServer((request, response) => {
+  const listener = (request, response) => {
     requests.push({ method: request.method, url: request.url, headers: request.headers });
     handler(request, response);
-  });
+  };
+  const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   server.on('connection', (socket) => {
     sockets.add(socket);
     const closed = new Promise((resolve) => socket.once('close', resolve));
@@ -51,7 +54,7 @@ async function startServer(handler) {
     return closing;
   }
 
-  return { url: `http://${HOST}:${port}`, port, requests, connections, close };
+  return { url: `${tls ? 'https' : 'http'}://${HOST}:${port}`, port, requests, connections, close };
 }
 
 // Returns a handler that sends `body` (a Buffer or string) with the given status and headers.

@@ -70,6 +70,10 @@ pub struct SourceSpec {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
+    /// A PEM file of extra root certificates for HTTPS, for a carrier server whose
+    /// certificate comes from a private certificate authority.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Seconds allowed to open the TCP and TLS connection.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_seconds: f64,

@@ -113,6 +113,9 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
             }
         }
     }
+    if source.ca_file.as_deref().is_some_and(|file| file.trim().is_empty()) {
+        push(problems, "source.ca_file", "is empty; give the path of a PEM file of CA certificates, or remove it");
+    }
     for (name, value) in &source.headers {
         let path = format!("source.headers.{name}");
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {

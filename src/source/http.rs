@@ -24,15 +24,23 @@ pub async fn open(
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
         .redirect(redirect_policy(carries_credentials))
         // A Referer after a redirect would pass the URL's query, which may carry a key, to
         // the next server.
-        .referer(false)
-        .build()
-        .map_err(|error| FatalError::internal(format!("cannot build the HTTP client: {error}")))?;
+        .referer(false);
+    if let Some(file) = &spec.ca_file {
+        for certificate in read_ca_file(file).await? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    let client = builder.build().map_err(|error| match &spec.ca_file {
+        // The certificates are parsed when the client is built.
+        Some(file) => ca_file_invalid(file, format!("cannot be used ({})", error_chain(&error))),
+        None => FatalError::internal(format!("cannot build the HTTP client: {error}")),
+    })?;
 
     let mut request = client.get(url).headers(headers(spec, metadata)?);
     if let Some(auth) = &spec.basic_auth {
@@ -170,6 +178,15 @@ pub fn redact(url: &str) -> String {
 /// Maps a transport failure (connect, TLS, timeout) to a carrier server error. Callers pass
 /// the error through `without_url`, because the URL's query may carry credentials.
 pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
+    if let Some(reason) = certificate_rejection(error) {
+        return FatalError::carrier(
+            "SOURCE_CERTIFICATE_INVALID",
+            format!(
+                "GET {name} failed: the server's TLS certificate was rejected because it {reason}. The addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier's private certificate authority there if it uses one, or ask the carrier to fix the certificate; a retry does not help until then"
+            ),
+        )
+        .with("source", name);
+    }
     let (code, what, advice) = if error.is_timeout() {
         (
             "SOURCE_TIMEOUT",
@@ -188,6 +205,66 @@ pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
     };
     FatalError::carrier(code, format!("GET {name} {what}: {}; {advice}", error_chain(error)))
     .with("source", name)
+}
+
+/// Finds the reason why rustls rejected the server's certificate, if it did. The rustls
+/// error sits inside nested `io::Error`s (hyper-util 0.1 wraps the one from tokio-rustls),
+/// and `io::Error::source` skips the error it wraps, so an `io::Error` is opened with
+/// `get_ref` instead.
+fn certificate_rejection(error: &reqwest::Error) -> Option<String> {
+    use rustls::CertificateError;
+
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(inner) = current {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            current = io.get_ref().map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        if let Some(rustls::Error::InvalidCertificate(certificate)) = inner.downcast_ref::<rustls::Error>() {
+            let reason = match certificate {
+                CertificateError::UnknownIssuer => "is not signed by a certificate authority that the addon trusts".to_string(),
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "has expired".to_string(),
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "is not valid yet".to_string(),
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                    "is not valid for the host name in the URL".to_string()
+                }
+                CertificateError::Revoked => "was revoked".to_string(),
+                CertificateError::BadSignature => "has an invalid signature".to_string(),
+                CertificateError::Other(other) if other.to_string() == "CaUsedAsEndEntity" => {
+                    "is a certificate authority's certificate, not a server certificate".to_string()
+                }
+                other => format!("failed verification ({other})"),
+            };
+            return Some(reason);
+        }
+        current = inner.source();
+    }
+    None
+}
+
+/// Reads the PEM certificates in `source.ca_file`.
+async fn read_ca_file(file: &str) -> Result<Vec<reqwest::Certificate>, FatalError> {
+    let bytes = tokio::fs::read(file)
+        .await
+        .map_err(|error| ca_file_invalid(file, format!("cannot be read ({error})")))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&bytes)
+        .map_err(|error| ca_file_invalid(file, format!("is not a PEM file of certificates ({})", error_chain(&error))))?;
+    if certificates.is_empty() {
+        return Err(ca_file_invalid(
+            file,
+            "contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks".to_string(),
+        ));
+    }
+    Ok(certificates)
+}
+
+fn ca_file_invalid(file: &str, problem: String) -> FatalError {
+    FatalError::bad_request(
+        "CA_FILE_INVALID",
+        format!("source.ca_file {file} {problem}; check the path and that the file holds the carrier's CA certificates in PEM form"),
+    )
+    .with("field", "source.ca_file")
+    .with("value", file)
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
