@@ -261,7 +261,7 @@ fn escape_authority(value: &str, name: &str, what: &str) -> Result<String, Fatal
     Ok(value.to_string())
 }
 
-/// Whether a character may not appear in an HTTP header value: the ASCII control
+/// Returns whether a character may not appear in an HTTP header value: the ASCII control
 /// characters (with DEL) other than tab, as RFC 9110 defines field values.
 pub fn is_header_control(character: char) -> bool {
     character.is_ascii_control() && character != '\t'
@@ -343,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn url_authority_that_breaks_the_url_names_the_field() {
+    fn invalid_filled_url_names_field() {
         for port in ["abc", "99999"] {
             let meta = metadata(json!({"port": port}));
             let error = fill("http://127.0.0.1:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
