@@ -354,6 +354,9 @@ test('values that can never work', async (t) => {
     ['invalid header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
     }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
+    ['framing header', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'content-length': '5' } };
+    }, 'source.headers.content-length', '`content-length` is set by the HTTP client, because it frames the message or the connection; remove it'],
     ['empty ca_file', (p) => (p.source = { url: 'https://127.0.0.1:9/scans.csv', ca_file: ' ' }), 'source.ca_file', 'is empty; give the path of a PEM file of CA certificates, or remove it'],
     ['line feed delimiter', (p) => (p.format.delimiter = '\n'), 'format.delimiter', 'a line break cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
     ['non-ASCII delimiter', (p) => (p.format.delimiter = '§'), 'format.delimiter', '`§` is not an ASCII character, so it cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],

@@ -75,6 +75,10 @@ fn push(problems: &mut Vec<Problem>, path: &str, message: impl Into<String>) {
     });
 }
 
+/// Headers that describe the message framing or the connection, which the HTTP client
+/// sets itself.
+const CLIENT_HEADERS: [&str; 7] = ["Connection", "Content-Length", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"];
+
 fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
     let source = &profile.source;
     match (&source.path, &source.url) {
@@ -123,6 +127,14 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
                 problems,
                 &path,
                 format!("`{}` is not a valid HTTP header name; use letters, digits and `-`", quote_text(name)),
+            );
+        } else if CLIENT_HEADERS.iter().any(|managed| managed.eq_ignore_ascii_case(name)) {
+            // A Content-Length on a GET without a body, for one, makes a server wait for
+            // bytes that never come.
+            push(
+                problems,
+                &path,
+                format!("`{name}` is set by the HTTP client, because it frames the message or the connection; remove it"),
             );
         }
         if value.contains(['\r', '\n']) {
