@@ -183,7 +183,7 @@ test.describe('import errors name the CLI options', () => {
     assert.equal(stdout, '');
     assert.equal(
       stderr.split('\n').at(-2),
-      'connect-tracking: import failed (status 400): source.path uses {metadata.dpd_customer_number}, but the request\'s metadata has no `dpd_customer_number`; add it to the connection\'s settings or change the profile (give metadata values with --metadata FILE)',
+      'connect-tracking: import failed (status 400): source.path uses {metadata.dpd_customer_number}, but the request\'s metadata has no `dpd_customer_number`; add it to the connection\'s settings or change the profile (on the command line, the connection\'s settings are the JSON object in --metadata FILE)',
     );
   });
 

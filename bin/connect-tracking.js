@@ -31,7 +31,7 @@ function fail(message) {
 
 // Advice for the command line, by error code, added to the library's message.
 const CLI_ADVICE = {
-  METADATA_MISSING: 'give metadata values with --metadata FILE',
+  METADATA_MISSING: "on the command line, the connection's settings are the JSON object in --metadata FILE",
   METADATA_INVALID: 'fix the value in the --metadata file',
 };
 
