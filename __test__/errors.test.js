@@ -10,6 +10,7 @@
 // and UTC+1 in January 2022 (CET).
 
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -852,17 +853,16 @@ test.describe('metadata placeholders', () => {
   });
 });
 
-// The test CA and the server certificate for 127.0.0.1 come from fixtures/tls/make.sh.
+// The test CA and the server certificates come from fixtures/tls/make.sh.
 test.describe('https', () => {
   const TLS_DIR = path.join(__dirname, 'fixtures', 'tls');
   const CA_FILE = path.join(TLS_DIR, 'ca.pem');
-  const tls = {
-    key: fs.readFileSync(path.join(TLS_DIR, 'server-key.pem')),
-    cert: fs.readFileSync(path.join(TLS_DIR, 'server.pem')),
-  };
+  const SERVER_KEY = fs.readFileSync(path.join(TLS_DIR, 'server-key.pem'));
+  const tlsWith = (certificate, key = SERVER_KEY) => ({ key, cert: fs.readFileSync(path.join(TLS_DIR, certificate)) });
+  const NO_RETRY = '. A retry does not help until then';
 
   test('ca_file makes a private CA trusted', async () => {
-    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('server.pem') });
     try {
       assert.ok(server.url.startsWith('https://127.0.0.1:'), server.url);
       const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: CA_FILE }));
@@ -875,52 +875,150 @@ test.describe('https', () => {
     }
   });
 
-  test('untrusted certificate is 520 SOURCE_CERTIFICATE_INVALID', async () => {
-    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
-    try {
-      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv` }));
+  const rejected = [
+    {
+      name: 'untrusted issuer',
+      certificate: 'server.pem',
+      caFile: null,
+      reason: 'is not signed by a certificate authority that the addon trusts',
+      advice: 'the addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier\'s private certificate authority there if it uses one, or ask the carrier to send its full certificate chain',
+    },
+    {
+      name: 'expired',
+      certificate: 'expired.pem',
+      caFile: CA_FILE,
+      reason: 'has expired',
+      advice: 'ask the carrier to renew the certificate, and check that this machine\'s clock is right',
+    },
+    {
+      name: 'not yet valid',
+      certificate: 'not-yet-valid.pem',
+      caFile: CA_FILE,
+      reason: 'is not valid yet',
+      advice: 'ask the carrier to renew the certificate, and check that this machine\'s clock is right',
+    },
+    {
+      name: 'wrong host',
+      certificate: 'wrong-host.pem',
+      caFile: CA_FILE,
+      reason: 'is not valid for the host name in the URL',
+      advice: 'use the host name that the certificate was issued for in source.url, not an IP address or another alias',
+    },
+    {
+      name: 'self-signed CA certificate',
+      certificate: 'self-signed.pem',
+      key: 'self-signed-key.pem',
+      caFile: path.join(TLS_DIR, 'self-signed.pem'),
+      reason: 'is a certificate authority\'s certificate (basicConstraints CA:TRUE), which cannot identify a server even when it is in source.ca_file',
+      advice: 'ask the carrier to present a server certificate (CA:FALSE) signed by that authority, and put the authority\'s certificate in source.ca_file',
+    },
+  ];
+  for (const { name, certificate, key, caFile, reason, advice } of rejected) {
+    test(`${name} certificate is 520 SOURCE_CERTIFICATE_INVALID`, async () => {
+      const tls = tlsWith(certificate, key ? fs.readFileSync(path.join(TLS_DIR, key)) : SERVER_KEY);
+      const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+      try {
+        const source = { url: `${server.url}/scan.csv`, ...(caFile ? { ca_file: caFile } : {}) };
+        const { items, error } = await runImport(profileFor(source));
 
-      assert.deepEqual(items, []);
-      assertFatal(error, 520, 'SOURCE_CERTIFICATE_INVALID');
-      assert.equal(
-        error.message,
-        `GET ${server.url}/scan.csv failed: the server's TLS certificate was rejected because it is not signed by a certificate authority that the addon trusts. The addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier's private certificate authority there if it uses one, or ask the carrier to fix the certificate; a retry does not help until then`,
-      );
-      assert.equal(error.details.source, `${server.url}/scan.csv`);
-      assert.equal(server.requests.length, 0);
+        assert.deepEqual(items, []);
+        assertFatal(error, 520, 'SOURCE_CERTIFICATE_INVALID');
+        assert.equal(error.message, `GET ${server.url}/scan.csv failed: the server's TLS certificate was rejected because it ${reason}; ${advice}${NO_RETRY}`);
+        assert.equal(error.details.source, `${server.url}/scan.csv`);
+        assert.equal(server.requests.length, 0);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('plain HTTP at an https URL is SOURCE_TLS_FAILED', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    try {
+      const url = `${server.url.replace('http:', 'https:')}/scan.csv`;
+      const { error } = await runImport(profileFor({ url }));
+
+      assertFatal(error, 520, 'SOURCE_TLS_FAILED');
+      assert.equal(error.message, `GET ${url} failed: the server did not answer with TLS; if it serves plain HTTP, use an http:// URL in source.url${NO_RETRY}`);
     } finally {
       await server.close();
     }
   });
 
-  test('self-signed server certificate is named', async () => {
-    const selfSigned = path.join(TLS_DIR, 'self-signed.pem');
-    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), {
-      tls: { key: fs.readFileSync(path.join(TLS_DIR, 'self-signed-key.pem')), cert: fs.readFileSync(selfSigned) },
+  test('redirect target with a bad certificate is named', async () => {
+    const secure = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('expired.pem') });
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${secure.url}/scan.csv?key=SECRET` });
+      response.end();
     });
     try {
-      const { error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: selfSigned }));
+      const { error } = await runImport(profileFor({ url: `${redirector.url}/start.csv`, ca_file: CA_FILE }));
 
       assertFatal(error, 520, 'SOURCE_CERTIFICATE_INVALID');
-      assert.match(error.message, /rejected because it is a certificate authority's certificate, not a server certificate\./);
+      assert.ok(
+        error.message.startsWith(`GET ${redirector.url}/start.csv (redirected to ${secure.url}/scan.csv?…) failed: the server's TLS certificate was rejected because it has expired;`),
+        error.message,
+      );
+      assert.equal(error.details.redirected_to, `${secure.url}/scan.csv?…`);
+      assert.ok(!error.message.includes('SECRET'), error.message);
     } finally {
-      await server.close();
+      await redirector.close();
+      await secure.close();
     }
   });
 
-  test('unreadable ca_file is 400 CA_FILE_INVALID', async () => {
-    const cases = [
-      { name: 'missing', file: path.join(TLS_DIR, 'missing.pem'), problem: /cannot be read \(No such file or directory/ },
-      { name: 'no certificate', file: path.join(TLS_DIR, 'server-key.pem'), problem: /contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks/ },
-    ];
-    for (const { name, file, problem } of cases) {
-      const { items, error } = await runImport(profileFor({ url: 'https://127.0.0.1:9/scan.csv', ca_file: file }));
+  test('ca_file with a byte order mark is read', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-ca-'));
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('server.pem') });
+    try {
+      const caFile = path.join(directory, 'bom.pem');
+      fs.writeFileSync(caFile, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fs.readFileSync(CA_FILE)]));
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: caFile }));
 
-      assert.deepEqual(items, [], name);
-      assertFatal(error, 400, 'CA_FILE_INVALID');
-      assert.ok(error.message.startsWith(`source.ca_file ${file} `), error.message);
-      assert.match(error.message, problem, name);
-      assert.deepEqual(error.details, { code: 'CA_FILE_INVALID', field: 'source.ca_file', value: file }, name);
+      assert.equal(error, null);
+      assert.deepEqual(items, [EXPECTED_A]);
+    } finally {
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test('unusable ca_file is 400 CA_FILE_INVALID', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-ca-'));
+    const write = (name, content) => {
+      const file = path.join(directory, name);
+      fs.writeFileSync(file, content);
+      return file;
+    };
+    const pem = fs.readFileSync(CA_FILE, 'utf8');
+    const der = new crypto.X509Certificate(pem).raw;
+    const notCertificate = Buffer.from('not a certificate, but valid base64').toString('base64');
+    const cases = [
+      { name: 'missing', file: path.join(directory, 'missing.pem'), problem: 'cannot be read (No such file or directory (os error 2))' },
+      { name: 'directory', file: directory, problem: 'is not a regular file but a directory, device or pipe' },
+      { name: 'device', file: '/dev/zero', problem: 'is not a regular file but a directory, device or pipe' },
+      { name: 'too large', file: write('large.pem', Buffer.alloc(4 * 1024 * 1024 + 1, 0x41)), problem: 'is 4194305 bytes long, more than the 4194304 bytes that a CA bundle needs' },
+      { name: 'no certificate', file: path.join(TLS_DIR, 'server-key.pem'), problem: 'contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks' },
+      { name: 'bad base64', file: write('bad.pem', '-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n'), problem: 'contains a CERTIFICATE block that is not valid PEM (base64 between the BEGIN and END lines)' },
+      { name: 'not X.509', file: write('garbage.pem', `-----BEGIN CERTIFICATE-----\n${notCertificate}\n-----END CERTIFICATE-----\n`), problem: 'contains a CERTIFICATE block that is not a valid X.509 certificate' },
+    ];
+    const derFile = write('ca.der', der);
+    cases.push({
+      name: 'DER',
+      file: derFile,
+      problem: `looks like a DER (binary) certificate, not PEM text; convert it with \`openssl x509 -inform DER -in ${derFile} -out ${derFile}.pem\` and point source.ca_file at the result`,
+    });
+    try {
+      for (const { name, file, problem } of cases) {
+        const { items, error } = await runImport(profileFor({ url: 'https://127.0.0.1:9/scan.csv', ca_file: file }));
+
+        assert.deepEqual(items, [], name);
+        assertFatal(error, 400, 'CA_FILE_INVALID');
+        assert.equal(error.message, `source.ca_file ${file} ${problem}; source.ca_file must name a PEM file that contains the CA certificates of the carrier's server`, name);
+        assert.deepEqual(error.details, { code: 'CA_FILE_INVALID', field: 'source.ca_file', value: file }, name);
+      }
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
     }
   });
 });

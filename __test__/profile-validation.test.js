@@ -357,6 +357,7 @@ test('values that can never work', async (t) => {
     ['framing header', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'content-length': '5' } };
     }, 'source.headers.content-length', '`content-length` is set by the HTTP client, because it frames the message or the connection; remove it'],
+    ['ca_file with a placeholder', (p) => (p.source = { url: 'https://127.0.0.1:9/scans.csv', ca_file: '/etc/{metadata.account}.pem' }), 'source.ca_file', 'placeholders are not filled in source.ca_file, because the certificates a connection trusts belong to the app; give a fixed path'],
     ['empty ca_file', (p) => (p.source = { url: 'https://127.0.0.1:9/scans.csv', ca_file: ' ' }), 'source.ca_file', 'is empty; give the path of a PEM file of CA certificates, or remove it'],
     ['line feed delimiter', (p) => (p.format.delimiter = '\n'), 'format.delimiter', 'a line break cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
     ['non-ASCII delimiter', (p) => (p.format.delimiter = '§'), 'format.delimiter', '`§` is not an ASCII character, so it cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],

@@ -309,7 +309,7 @@ fn read_failed(name: &str, error: std::io::Error, gzip: bool, decoded_bytes: u64
     let is_transport = error.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>());
     if is_transport {
         if let Some(Ok(transport)) = error.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
-            return source::http_request_failed(name, &transport.without_url())
+            return source::http_request_failed(name, *transport, None)
                 .with("decoded_bytes", decoded_bytes);
         }
         return FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed; retry the import"))

@@ -117,8 +117,16 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
             }
         }
     }
-    if source.ca_file.as_deref().is_some_and(|file| file.trim().is_empty()) {
-        push(problems, "source.ca_file", "is empty; give the path of a PEM file of CA certificates, or remove it");
+    match source.ca_file.as_deref() {
+        Some(file) if file.trim().is_empty() => {
+            push(problems, "source.ca_file", "is empty; give the path of a PEM file of CA certificates, or remove it")
+        }
+        Some(file) if file.contains("{metadata.") => push(
+            problems,
+            "source.ca_file",
+            "placeholders are not filled in source.ca_file, because the certificates a connection trusts belong to the app; give a fixed path",
+        ),
+        _ => {}
     }
     for (name, value) in &source.headers {
         let path = format!("source.headers.{name}");

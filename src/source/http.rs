@@ -1,7 +1,7 @@
 //! HTTP and HTTPS sources, with connect and read timeouts.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio_util::io::StreamReader;
 
 use super::template::{self, Position};
-use super::{CountingReader, Opened};
+use super::{tls, CountingReader, Opened};
 use crate::error::{ErrorKind, FatalError};
 use crate::profile::SourceSpec;
 
@@ -24,21 +24,22 @@ pub async fn open(
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
+    let followed = Arc::new(Mutex::new(None));
     let mut builder = reqwest::Client::builder()
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
-        .redirect(redirect_policy(carries_credentials))
+        .redirect(redirect_policy(carries_credentials, followed.clone()))
         // A Referer after a redirect would pass the URL's query, which may carry a key, to
         // the next server.
         .referer(false);
     if let Some(file) = &spec.ca_file {
-        for certificate in read_ca_file(file).await? {
+        for certificate in tls::read_ca_file(file).await? {
             builder = builder.add_root_certificate(certificate);
         }
     }
     let client = builder.build().map_err(|error| match &spec.ca_file {
         // The certificates are parsed when the client is built.
-        Some(file) => ca_file_invalid(file, format!("cannot be used ({})", error_chain(&error))),
+        Some(file) => tls::unusable_ca_file(file),
         None => FatalError::internal(format!("cannot build the HTTP client: {error}")),
     })?;
 
@@ -52,7 +53,10 @@ pub async fn open(
     let response = request
         .send()
         .await
-        .map_err(|error| request_failed(&name, &error.without_url()))?;
+        .map_err(|error| {
+            let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
+            request_failed(&name, error, redirected_to)
+        })?;
     let status = response.status();
     if !status.is_success() {
         return Err(status_error(&name, response).await);
@@ -113,7 +117,9 @@ const MAX_REDIRECTS: usize = 10;
 /// `source.headers` or `source.basic_auth`, a redirect to another origin (scheme, host
 /// or port) is an error, because reqwest forwards custom headers such as `X-Api-Key` to
 /// the new origin.
-fn redirect_policy(carries_credentials: bool) -> reqwest::redirect::Policy {
+/// The redirect rules. `followed` receives each redirect target that is followed, without
+/// its query, so that an error on the way names the server that failed.
+fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>>>) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
@@ -133,6 +139,9 @@ fn redirect_policy(carries_credentials: bool) -> reqwest::redirect::Policy {
             return attempt.error(format!(
                 "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin"
             ));
+        }
+        if let Ok(mut target) = followed.lock() {
+            *target = Some(redact(attempt.url().as_str()));
         }
         attempt.follow()
     })
@@ -175,18 +184,30 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Maps a transport failure (connect, TLS, timeout) to a carrier server error. Callers pass
-/// the error through `without_url`, because the URL's query may carry credentials.
-pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
-    if let Some(reason) = certificate_rejection(error) {
-        return FatalError::carrier(
-            "SOURCE_CERTIFICATE_INVALID",
-            format!(
-                "GET {name} failed: the server's TLS certificate was rejected because it {reason}. The addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier's private certificate authority there if it uses one, or ask the carrier to fix the certificate; a retry does not help until then"
-            ),
-        )
-        .with("source", name);
+/// Maps a transport failure (connect, TLS, timeout) to a carrier server error. `name` is the
+/// requested URL and `redirected_to` the last redirect target, both without their query,
+/// which may carry credentials.
+pub fn request_failed(name: &str, error: reqwest::Error, redirected_to: Option<String>) -> FatalError {
+    let error = error.without_url();
+    let at = match &redirected_to {
+        Some(target) => format!(" (redirected to {target})"),
+        None => String::new(),
+    };
+    let mut failure = match tls::describe_failure(&error) {
+        Some(tls) => FatalError::carrier(
+            tls.code,
+            format!("GET {name}{at} failed: {}; {}. A retry does not help until then", tls.problem, tls.advice),
+        ),
+        None => transport_failure(name, &at, &error),
     }
+    .with("source", name);
+    if let Some(target) = redirected_to {
+        failure = failure.with("redirected_to", target);
+    }
+    failure
+}
+
+fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError {
     let (code, what, advice) = if error.is_timeout() {
         (
             "SOURCE_TIMEOUT",
@@ -203,68 +224,7 @@ pub fn request_failed(name: &str, error: &reqwest::Error) -> FatalError {
     } else {
         ("SOURCE_REQUEST_FAILED", "failed", "check that the carrier's server is reachable, then retry")
     };
-    FatalError::carrier(code, format!("GET {name} {what}: {}; {advice}", error_chain(error)))
-    .with("source", name)
-}
-
-/// Finds the reason why rustls rejected the server's certificate, if it did. The rustls
-/// error sits inside nested `io::Error`s (hyper-util 0.1 wraps the one from tokio-rustls),
-/// and `io::Error::source` skips the error it wraps, so an `io::Error` is opened with
-/// `get_ref` instead.
-fn certificate_rejection(error: &reqwest::Error) -> Option<String> {
-    use rustls::CertificateError;
-
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(inner) = current {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            current = io.get_ref().map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
-            continue;
-        }
-        if let Some(rustls::Error::InvalidCertificate(certificate)) = inner.downcast_ref::<rustls::Error>() {
-            let reason = match certificate {
-                CertificateError::UnknownIssuer => "is not signed by a certificate authority that the addon trusts".to_string(),
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "has expired".to_string(),
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "is not valid yet".to_string(),
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                    "is not valid for the host name in the URL".to_string()
-                }
-                CertificateError::Revoked => "was revoked".to_string(),
-                CertificateError::BadSignature => "has an invalid signature".to_string(),
-                CertificateError::Other(other) if other.to_string() == "CaUsedAsEndEntity" => {
-                    "is a certificate authority's certificate, not a server certificate".to_string()
-                }
-                other => format!("failed verification ({other})"),
-            };
-            return Some(reason);
-        }
-        current = inner.source();
-    }
-    None
-}
-
-/// Reads the PEM certificates in `source.ca_file`.
-async fn read_ca_file(file: &str) -> Result<Vec<reqwest::Certificate>, FatalError> {
-    let bytes = tokio::fs::read(file)
-        .await
-        .map_err(|error| ca_file_invalid(file, format!("cannot be read ({error})")))?;
-    let certificates = reqwest::Certificate::from_pem_bundle(&bytes)
-        .map_err(|error| ca_file_invalid(file, format!("is not a PEM file of certificates ({})", error_chain(&error))))?;
-    if certificates.is_empty() {
-        return Err(ca_file_invalid(
-            file,
-            "contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks".to_string(),
-        ));
-    }
-    Ok(certificates)
-}
-
-fn ca_file_invalid(file: &str, problem: String) -> FatalError {
-    FatalError::bad_request(
-        "CA_FILE_INVALID",
-        format!("source.ca_file {file} {problem}; check the path and that the file holds the carrier's CA certificates in PEM form"),
-    )
-    .with("field", "source.ca_file")
-    .with("value", file)
+    FatalError::carrier(code, format!("GET {name}{at} {what}: {}; {advice}", error_chain(error)))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

@@ -3,6 +3,7 @@
 mod http;
 pub use http::request_failed as http_request_failed;
 pub mod template;
+mod tls;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
