@@ -939,7 +939,7 @@ test.describe('https', () => {
       const { error } = await runImport(profileFor({ url }));
 
       assertFatal(error, 520, 'SOURCE_TLS_FAILED');
-      assert.equal(error.message, `GET ${url} failed: the server did not answer with TLS; if it serves plain HTTP, use an http:// URL in source.url${NO_RETRY}`);
+      assert.equal(error.message, `GET ${url} failed: the server did not respond with TLS; if it serves plain HTTP, use an http:// URL in source.url${NO_RETRY}`);
     } finally {
       await server.close();
     }

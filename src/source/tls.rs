@@ -8,12 +8,12 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::FatalError;
 
-/// The largest `source.ca_file` that is read. The Mozilla bundle (curl's cacert.pem) is
+/// The maximum size of `source.ca_file`. The Mozilla bundle (curl's cacert.pem) is
 /// about 230 KB, so a larger file is most likely the wrong one, and a device such as
 /// /dev/zero would never end.
 const MAX_CA_FILE_BYTES: u64 = 4 << 20;
 
-/// A TLS failure in plain words: `problem` says what happened, `advice` what to do.
+/// A TLS failure in plain words: `problem` describes what happened, `advice` what to do.
 pub struct TlsFailure {
     pub code: &'static str,
     pub problem: String,
@@ -68,8 +68,8 @@ pub async fn read_ca_file(file: &str) -> Result<Vec<reqwest::Certificate>, Fatal
     Ok(certificates)
 }
 
-/// The error for a `source.ca_file` whose certificates cannot be parsed, which reqwest
-/// finds only when it builds the client.
+/// Returns the error for a `source.ca_file` whose certificates cannot be parsed, which
+/// reqwest finds only when it builds the client.
 pub fn unusable_ca_file(file: &str) -> FatalError {
     ca_file_invalid(file, "contains a CERTIFICATE block that is not a valid X.509 certificate")
 }
@@ -112,7 +112,7 @@ fn describe_rustls(error: &rustls::Error) -> TlsFailure {
     match error {
         rustls::Error::InvalidCertificate(certificate) => describe_certificate(certificate),
         rustls::Error::InvalidMessage(_) => handshake(
-            "the server did not answer with TLS",
+            "the server did not respond with TLS",
             "if it serves plain HTTP, use an http:// URL in source.url",
         ),
         rustls::Error::PeerIncompatible(_)
