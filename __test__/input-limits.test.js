@@ -545,6 +545,32 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
+  await t.test('content encoding on two field lines', async () => {
+    const server = await startServer(serveBuffer(zlib.gzipSync(zlib.gzipSync(body)), { headers: { 'Content-Encoding': ['gzip', 'gzip'] } }));
+    try {
+      const profile = profileFor({ url: `${server.url}/file.csv` }, { compression: 'none' });
+      const { items, error } = await runImport(profile);
+
+      assert.equal(error, null);
+      assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test('plain body sent as gzip blames the server', async () => {
+    const server = await startServer(serveBuffer(body, { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/file.csv` }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'GZIP_INVALID');
+      assert.equal(error.message, `${server.url}/file.csv is not gzip: it starts with the bytes 54 4e 3b 54 instead of 1f 8b; the server sent it with Content-Encoding: gzip, which is wrong, so ask the carrier to fix the server's Content-Encoding header`);
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.test('still compressed file hints at compression', async () => {
     const server = await startServer(serveBuffer(zlib.gzipSync(zlib.gzipSync(body)), { headers: { 'Content-Encoding': 'gzip' } }));
     try {

@@ -17,13 +17,22 @@ const CHUNK: usize = 64 * 1024;
 
 type Source = BufReader<Box<dyn AsyncRead + Send + Unpin>>;
 
+/// What calls a stream gzip, which decides the advice when it does not start like gzip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GzipClaim {
+    /// The profile's `compression` setting.
+    Profile,
+    /// The HTTP response's `Content-Encoding` header.
+    ContentEncoding,
+}
+
 /// Wraps the source in a gzip decoder when needed; returns the reader and whether it is gzip.
-/// `name` names the source in the error for a file that `compression: "gzip"` calls gzip
-/// but that does not start like one, and `read_failed` describes a failure to read the
-/// first bytes.
+/// `name` names the source in the error for a stream that `claim` calls gzip but that does
+/// not start like one, and `read_failed` describes a failure to read the first bytes.
 pub async fn wrap(
     reader: Box<dyn AsyncRead + Send + Unpin>,
     compression: Compression,
+    claim: GzipClaim,
     name: &str,
     read_failed: impl FnOnce(Error) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
@@ -39,12 +48,15 @@ pub async fn wrap(
         Compression::Gzip if starts_like_gzip || start.is_empty() => true,
         Compression::Gzip => {
             let first: Vec<String> = start.iter().take(4).map(|byte| format!("{byte:02x}")).collect();
+            let advice = match claim {
+                GzipClaim::Profile => "set compression to \"auto\" so that plain files are read as they are",
+                GzipClaim::ContentEncoding => {
+                    "the server sent it with Content-Encoding: gzip, which is wrong, so ask the carrier to fix the server's Content-Encoding header"
+                }
+            };
             return Err(FatalError::carrier(
                 "GZIP_INVALID",
-                format!(
-                    "{name} is not gzip: it starts with the bytes {} instead of 1f 8b; set compression to \"auto\" so that plain files are read as they are",
-                    first.join(" ")
-                ),
+                format!("{name} is not gzip: it starts with the bytes {} instead of 1f 8b; {advice}", first.join(" ")),
             )
             .with("source", name));
         }
@@ -137,7 +149,7 @@ mod tests {
 
     async fn decompress(bytes: Vec<u8>) -> std::io::Result<String> {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(bytes));
-        let (mut reader, gzip) = wrap(reader, Compression::Auto, "test.gz", |_| unreachable!()).await.unwrap();
+        let (mut reader, gzip) = wrap(reader, Compression::Auto, GzipClaim::Profile, "test.gz", |_| unreachable!()).await.unwrap();
         assert!(gzip);
         let mut text = String::new();
         reader.read_to_string(&mut text).await?;
@@ -166,7 +178,7 @@ mod tests {
     #[tokio::test]
     async fn forced_gzip_on_plain_text_is_an_error() {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(b"TN;TS\n".to_vec()));
-        let Err(error) = wrap(reader, Compression::Gzip, "scan.csv", |_| unreachable!()).await else {
+        let Err(error) = wrap(reader, Compression::Gzip, GzipClaim::Profile, "scan.csv", |_| unreachable!()).await else {
             panic!("plain text was accepted as gzip");
         };
         assert_eq!(error.code, "GZIP_INVALID");

@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::decode::TextDecoder;
-use crate::decompress;
+use crate::decompress::{self, GzipClaim};
 use crate::error::FatalError;
 use crate::lines::LineBuffer;
 use crate::profile::{Compression, Profile};
@@ -108,7 +108,8 @@ async fn produce(
     // The transfer layers come off first, so a .csv.gz sent with Content-Encoding: gzip is
     // decompressed twice, once here and once by `compression`.
     for _ in 0..opened.content_gzip_layers {
-        (reader, _) = decompress::wrap(reader, Compression::Gzip, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+        let claim = GzipClaim::ContentEncoding;
+        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| read_failed(&name, error, gzip, 0)).await?;
         gzip = true;
     }
     // With transfer layers, "gzip" is already met, so the file is decompressed again only
@@ -118,7 +119,7 @@ async fn produce(
         compression => compression,
     };
     let (mut reader, file_gzip) =
-        decompress::wrap(reader, compression, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+        decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| read_failed(&name, error, gzip, 0)).await?;
     let gzip = gzip || file_gzip;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;

@@ -61,10 +61,14 @@ pub async fn open(
     if !status.is_success() {
         return Err(status_error(&name, response).await);
     }
-    let content_gzip_layers = match response.headers().get(CONTENT_ENCODING) {
-        None => 0,
-        Some(encoding) => gzip_layers(&name, &String::from_utf8_lossy(encoding.as_bytes()))?,
-    };
+    // Several Content-Encoding field lines form one list, in order (RFC 9110, section 5.3).
+    let content_encoding: Vec<String> = response
+        .headers()
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    let content_gzip_layers = gzip_layers(&name, &content_encoding.join(", "))?;
 
     let body = response
         .bytes_stream()
