@@ -785,7 +785,7 @@ test.describe('metadata placeholders', () => {
 
       assert.deepEqual(items, []);
       assertFatal(error, 400, 'METADATA_INVALID');
-      assert.equal(error.message, 'source.url: with metadata.port filled in, the URL is not valid (invalid port number); check the host and port in the connection\'s metadata');
+      assert.equal(error.message, 'source.url: with metadata.port filled in, the URL is not valid (invalid port number); check the port in the connection\'s metadata');
       assert.deepEqual(error.details, { code: 'METADATA_INVALID', field: 'metadata.port' });
     }
   });

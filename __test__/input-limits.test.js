@@ -453,7 +453,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
     const { error } = await runImport(profileFor(source), { metadata: { account: '..' } });
 
     assertFatal(error, 400, 'METADATA_INVALID');
-    assert.match(error.message, /^source.url: the metadata filled into the URL path \(metadata.account first\) makes it contain the segment "\.\.", which would move the request to another path/);
+    assert.equal(error.message, 'source.url: metadata.account makes the URL path contain the segment "..", which would move the request to another path; check the connection\'s metadata');
     assert.equal(error.details.field, 'metadata.account');
     assert.equal(target.requests.length, before);
   });

@@ -99,9 +99,10 @@ pub fn fill(
     })?;
 
     let mut out = String::with_capacity(template.len());
-    // The metadata names placed in the URL's authority and in its path, for messages.
-    let mut authority_names = Vec::new();
-    let mut path_names = Vec::new();
+    // Where metadata values went in a URL, so that an error names the value that broke it:
+    // in the authority, whether in the port; in the path, the segment's index.
+    let mut authority_names: Vec<(&str, bool)> = Vec::new();
+    let mut path_names: Vec<(&str, usize)> = Vec::new();
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
@@ -112,12 +113,12 @@ pub fn fill(
                     Position::Header => out.push_str(&escape_header(&value, name, what)?),
                     Position::Url => match url_part(&out) {
                         UrlPart::Authority => {
+                            authority_names.push((name, in_port(&out)));
                             out.push_str(&escape_authority(&value, name, what)?);
-                            authority_names.push(name);
                         }
                         UrlPart::PathOrQuery => {
                             if !out.contains(['?', '#']) {
-                                path_names.push(name);
+                                path_names.push((name, url_segments(&out).count() - 1));
                             }
                             out.extend(utf8_percent_encode(&value, COMPONENT));
                         }
@@ -126,51 +127,79 @@ pub fn fill(
             }
         }
     }
-    if let Some(&name) = path_names.first() {
-        check_dot_segments(&out, what, name)?;
+    if !path_names.is_empty() {
+        check_dot_segments(&out, what, &path_names)?;
     }
-    if let Some(&name) = authority_names.first() {
-        check_url(&out, what, name)?;
+    if !authority_names.is_empty() {
+        check_url(&out, what, &authority_names)?;
     }
     Ok(out)
 }
 
-/// Rejects a URL whose path has a `.` or `..` segment, which URL parsing would resolve
-/// and so let a metadata value climb out of its path segment. `name` is the first
-/// metadata value in the path.
-fn check_dot_segments(url: &str, what: &str, name: &str) -> Result<(), FatalError> {
+/// Splits a URL, or the start of one, after `://` and before the query or fragment at
+/// `/`; the authority is the first item.
+fn url_segments(url: &str) -> std::str::Split<'_, char> {
     let path_end = url.find(['?', '#']).unwrap_or(url.len());
     let path_start = url.find("://").map_or(0, |scheme_end| scheme_end + 3);
-    let dot_segment = url[path_start..path_end].split('/').find(|segment| {
+    url[path_start..path_end].split('/')
+}
+
+/// Returns whether text appended to `prefix`, which ends in a URL's authority, lands in
+/// its port: after a `:` that is not inside an IPv6 address in brackets.
+fn in_port(prefix: &str) -> bool {
+    let authority = prefix.rsplit("://").next().unwrap_or(prefix);
+    let host_and_port = authority.rsplit('@').next().unwrap_or(authority);
+    match host_and_port.rfind(']') {
+        Some(end) => host_and_port[end..].contains(':'),
+        None => !host_and_port.contains('[') && host_and_port.contains(':'),
+    }
+}
+
+/// Rejects a URL whose path has a `.` or `..` segment, which URL parsing would resolve
+/// and so let a metadata value climb out of its path segment. `path_names` lists each
+/// metadata value in the path with the index of its segment.
+fn check_dot_segments(url: &str, what: &str, path_names: &[(&str, usize)]) -> Result<(), FatalError> {
+    let dot_segment = url_segments(url).enumerate().find(|(_, segment)| {
         let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
         decoded == "." || decoded == ".."
     });
-    match dot_segment {
-        Some(segment) => Err(FatalError::bad_request(
-            "METADATA_INVALID",
-            format!(
-                "{what}: the metadata filled into the URL path (metadata.{name} first) makes it contain the segment {segment:?}, which would move the request to another path; check the connection's metadata"
-            ),
-        )
-        .with("field", format!("metadata.{name}"))),
-        None => Ok(()),
-    }
+    let Some((index, segment)) = dot_segment else {
+        return Ok(());
+    };
+    let name = path_names
+        .iter()
+        .find(|(_, segment_index)| *segment_index == index)
+        .map_or(path_names[0].0, |(name, _)| *name);
+    Err(FatalError::bad_request(
+        "METADATA_INVALID",
+        format!(
+            "{what}: metadata.{name} makes the URL path contain the segment {segment:?}, which would move the request to another path; check the connection's metadata"
+        ),
+    )
+    .with("field", format!("metadata.{name}")))
 }
 
 /// Rejects a URL that a metadata value in its authority made invalid, such as a port
 /// of `abc` or `99999`. Values in the path and query are percent-encoded, so only the
-/// authority can break parsing; `name` is the first metadata value there.
-fn check_url(url: &str, what: &str, name: &str) -> Result<(), FatalError> {
-    match url::Url::parse(url) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(FatalError::bad_request(
-            "METADATA_INVALID",
-            format!(
-                "{what}: with metadata.{name} filled in, the URL is not valid ({error}); check the host and port in the connection's metadata"
-            ),
-        )
-        .with("field", format!("metadata.{name}"))),
-    }
+/// authority can break parsing. `authority_names` lists each metadata value there with
+/// whether it is in the port.
+fn check_url(url: &str, what: &str, authority_names: &[(&str, bool)]) -> Result<(), FatalError> {
+    let Err(error) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let port_error = error == url::ParseError::InvalidPort;
+    let name = authority_names
+        .iter()
+        .find(|(_, in_port)| *in_port == port_error)
+        .map_or(authority_names[0].0, |(name, _)| *name);
+    let part = if port_error { "port" } else { "host" };
+    Err(FatalError::bad_request(
+        "METADATA_INVALID",
+        format!(
+            "{what}: with metadata.{name} filled in, the URL is not valid ({error}); check the {part} in the connection's metadata"
+        ),
+    )
+    .with("field", format!("metadata.{name}")))
 }
 
 fn metadata_value(metadata: &Map<String, Value>, name: &str, what: &str) -> Result<String, FatalError> {
@@ -354,6 +383,36 @@ mod tests {
         let meta = metadata(json!({"host": "["}));
         let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
         assert_eq!(error.details["field"], "metadata.host");
+
+        // The value that broke the URL is named, not the first one in the authority.
+        let meta = metadata(json!({"host": "127.0.0.1", "port": "70000"}));
+        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.port");
+        assert!(error.message.ends_with("check the port in the connection's metadata"), "{}", error.message);
+        let meta = metadata(json!({"host": "[", "port": "8080"}));
+        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.host");
+    }
+
+    #[test]
+    fn dot_segment_names_its_value() {
+        let meta = metadata(json!({"a": "ok", "seg": ".."}));
+        let error = fill("http://127.0.0.1/{metadata.a}/{metadata.seg}/b", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.seg");
+        assert_eq!(
+            error.message,
+            "source.url: metadata.seg makes the URL path contain the segment \"..\", which would move the request to another path; check the connection's metadata"
+        );
+    }
+
+    #[test]
+    fn port_position_is_found() {
+        assert!(in_port("http://127.0.0.1:"));
+        assert!(in_port("http://user@host:"));
+        assert!(in_port("http://[::1]:"));
+        assert!(!in_port("http://[::1"));
+        assert!(!in_port("http://"));
+        assert!(!in_port("http://user:pass@"));
     }
 
     #[test]
