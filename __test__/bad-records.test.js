@@ -57,6 +57,15 @@ test('records joined by a bare CR get a hint', async () => {
   assert.equal(summary.records, 25);
 });
 
+test('CR in a short record gets no hint', async () => {
+  const file = damaged('short-with-cr.csv', (lines) => {
+    lines[2] = `"A\rB";${lines[2].split(';').slice(1, 27).join(';')}`;
+  });
+  const { errors } = await importFile(file);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0][0], `${file}:3: expected 31 fields, found 27; check the line for a missing or unquoted delimiter. The record was skipped`);
+});
+
 test('wrong column count names the line', async () => {
   // Line 3 of the file (second data row) loses its last five fields.
   const file = damaged('short.csv', (lines) => {

@@ -316,7 +316,7 @@ test('record UTC offsets out of range are bad records', async () => {
 });
 
 test('out-of-range position names the coordinate', async () => {
-  const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\n');
+  const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\nE5;20240102100000;05;1e300;0\nF6;20240102100000;05;1e400;0\n');
   const profile = profileFor({ path: file });
   profile.fields = { ...profile.fields, latitude: 'LAT', longitude: 'LON' };
   const { items, error } = await runImport(profile);
@@ -327,8 +327,10 @@ test('out-of-range position names the coordinate', async () => {
     [`${file}:3: longitude -200 is outside -180 to 180, so the position was left out`],
     [`${file}:4: latitude -95 is outside -90 to 90 and longitude 181 is outside -180 to 180, so the position was left out`],
     [],
+    [`${file}:6: latitude 1e300 is outside -90 to 90, so the position was left out`],
+    [`${file}:7: latitude "1e400" (column LAT) is too large for a number and was left out`],
   ]);
-  assert.deepEqual(items.map((item) => item.tracking_info.events[0].geo ?? null), [null, null, null, { lat: 48.1, long: 11.5 }]);
+  assert.deepEqual(items.map((item) => item.tracking_info.events[0].geo ?? null), [null, null, null, { lat: 48.1, long: 11.5 }, null, null]);
 });
 
 test('reappearing tracking number warning names the line', async () => {
@@ -339,7 +341,7 @@ test('reappearing tracking number warning names the line', async () => {
   assert.equal(error, null);
   assert.deepEqual(items.map((item) => [item.tracking_info.tracking_number, item.update_method]), [['A1', 'replace'], ['B2', 'replace'], ['A1', 'append']]);
   assert.deepEqual(items[2].warning_messages, [
-    `${file}:4: tracking number A1 appeared again after its earlier events were yielded (more than 1 shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number`,
+    `${file}:4: tracking number A1 appeared again after its earlier events were yielded, because more other shipments than grouping.max_open_shipments (1) came between, so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number`,
   ]);
 });
 

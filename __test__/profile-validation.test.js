@@ -354,6 +354,9 @@ test('values that can never work', async (t) => {
     ['invalid header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
     }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
+    ['empty header name', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { '': 'abc' } };
+    }, 'source.headers.', 'a header name is empty; give the name, such as X-Api-Key'],
     ['framing header', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'content-length': '5' } };
     }, 'source.headers.content-length', '`content-length` is set by the HTTP client, because it frames the message or the connection; remove it'],

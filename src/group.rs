@@ -221,7 +221,7 @@ impl Grouper {
         } else if open.reappeared {
             update_method = UpdateMethod::Append;
             warnings.push(format!(
-                "{position}: tracking number {tracking_number} appeared again after its earlier events were yielded (more than {} shipments apart), so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
+                "{position}: tracking number {tracking_number} appeared again after its earlier events were yielded, because more other shipments than grouping.max_open_shipments ({}) came between, so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
                 self.max_open
             ));
         }

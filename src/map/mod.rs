@@ -335,8 +335,9 @@ impl Mapper {
             let found = count_fields(record, expected);
             if found != expected {
                 // A bare CR is part of the line in a file whose first line break is LF or
-                // CRLF, so two records joined by one show up here as too many fields.
-                let hint = if record.text.contains('\r') {
+                // CRLF, so two records joined by one show up here as too many fields. A CR
+                // in a record with too few fields is data, so it gets no hint.
+                let hint = if found > expected && record.text.contains('\r') {
                     " The line contains a carriage return (CR) without a line feed, which does not end a line in this file: if it separates two records, use one kind of line break in the whole file."
                 } else {
                     ""
@@ -573,7 +574,16 @@ impl Mapper {
         };
         match normalized.parse::<f64>() {
             Ok(number) if number.is_finite() => Some(number),
-            _ => {
+            Ok(_) => {
+                warnings.push(format!(
+                    "{}: {} {value:?} ({}) is too large for a number and was left out",
+                    self.position(record.line),
+                    field.name,
+                    field.label
+                ));
+                None
+            }
+            Err(_) => {
                 warnings.push(format!(
                     "{}: {} {value:?} ({}) is not a number and was left out",
                     self.position(record.line),
@@ -590,11 +600,13 @@ impl Mapper {
         let longitude = self.number(&self.longitude, record, warnings);
         let (latitude, longitude) = (latitude?, longitude?);
         let mut out_of_range = Vec::new();
+        // Exponent notation keeps a value such as 1e300 from filling the message.
+        let show = |value: f64| if value.abs() >= 1e21 { format!("{value:e}") } else { format!("{value}") };
         if !(-90.0..=90.0).contains(&latitude) {
-            out_of_range.push(format!("latitude {latitude} is outside -90 to 90"));
+            out_of_range.push(format!("latitude {} is outside -90 to 90", show(latitude)));
         }
         if !(-180.0..=180.0).contains(&longitude) {
-            out_of_range.push(format!("longitude {longitude} is outside -180 to 180"));
+            out_of_range.push(format!("longitude {} is outside -180 to 180", show(longitude)));
         }
         if !out_of_range.is_empty() {
             warnings.push(format!(

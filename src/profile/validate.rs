@@ -130,7 +130,9 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
     }
     for (name, value) in &source.headers {
         let path = format!("source.headers.{name}");
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        if name.is_empty() {
+            push(problems, &path, "a header name is empty; give the name, such as X-Api-Key");
+        } else if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             push(
                 problems,
                 &path,
