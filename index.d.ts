@@ -152,7 +152,7 @@ export interface ImportOptions {
   /**
    * Called with the counts when the import reaches the end of its source, before a fatal
    * error rejects it. It is not called after an abort, `break`, `return()` or `throw()`.
-   * A returned promise is awaited before the generator finishes.
+   * A returned promise is awaited, without a time limit, before the generator finishes.
    *
    * An exception thrown by onSummary, or a rejection of its promise, never hides how the
    * import ended. After a fatal error, the generator throws the import's error, and its

@@ -967,6 +967,25 @@ test.describe('https', () => {
     }
   });
 
+  test('redirect from https to http is refused', async () => {
+    const plain = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    const secure = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${plain.url}/scan.csv` });
+      response.end();
+    }, { tls: tlsWith('server.pem') });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${secure.url}/start.csv`, ca_file: CA_FILE }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.match(error.message, new RegExp(`the server redirected from https to ${plain.url}/scan.csv, which would send the file unencrypted; set source.url to that address if plain HTTP is intended`));
+      assert.equal(plain.requests.length, 0);
+    } finally {
+      await secure.close();
+      await plain.close();
+    }
+  });
+
   test('ca_file with a byte order mark is read', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-ca-'));
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('server.pem') });

@@ -354,6 +354,9 @@ test('values that can never work', async (t) => {
     ['invalid header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
     }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
+    ['colon in basic_auth username', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', basic_auth: { username: 'depot:163', password: 'x' } };
+    }, 'source.basic_auth.username', 'contains `:`, which Basic authentication uses to separate the user name from the password (RFC 7617); remove it'],
     ['empty header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { '': 'abc' } };
     }, 'source.headers.', 'a header name is empty; give the name, such as X-Api-Key'],

@@ -159,6 +159,13 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
         check_placeholders(value, &path, problems);
     }
     if let Some(auth) = &source.basic_auth {
+        if auth.username.contains(':') {
+            push(
+                problems,
+                "source.basic_auth.username",
+                "contains `:`, which Basic authentication uses to separate the user name from the password (RFC 7617); remove it",
+            );
+        }
         check_placeholders(&auth.username, "source.basic_auth.username", problems);
         check_placeholders(&auth.password, "source.basic_auth.password", problems);
     }

@@ -134,6 +134,13 @@ fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>
                 "the server redirected to {target}, which is not an http or https address"
             ));
         }
+        let downgrade = attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https");
+        if downgrade {
+            let target = redact(attempt.url().as_str());
+            return attempt.error(format!(
+                "the server redirected from https to {target}, which would send the file unencrypted; set source.url to that address if plain HTTP is intended"
+            ));
+        }
         let same_origin = attempt
             .previous()
             .first()

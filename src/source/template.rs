@@ -144,6 +144,15 @@ fn url_segments(url: &str) -> std::str::Split<'_, char> {
     url[path_start..path_end].split('/')
 }
 
+/// Returns whether a host name has only non-empty labels that do not start or end with
+/// `-`. A final dot, as in `example.com.`, is allowed.
+fn is_dns_name(domain: &str) -> bool {
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    domain
+        .split('.')
+        .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+}
+
 /// Returns whether text appended to `prefix`, which ends in a URL's authority, lands in
 /// its port: after a `:` that is not inside an IPv6 address in brackets.
 fn in_port(prefix: &str) -> bool {
@@ -184,8 +193,26 @@ fn check_dot_segments(url: &str, what: &str, path_names: &[(&str, usize)]) -> Re
 /// authority can break parsing. `authority_names` lists each metadata value there with
 /// whether it is in the port.
 fn check_url(url: &str, what: &str, authority_names: &[(&str, bool)]) -> Result<(), FatalError> {
-    let Err(error) = url::Url::parse(url) else {
-        return Ok(());
+    let error = match url::Url::parse(url) {
+        Ok(parsed) => match parsed.host() {
+            // The URL parser accepts host names that DNS cannot have, which would only
+            // fail later, after a lookup, as an unreachable server.
+            Some(url::Host::Domain(domain)) if !is_dns_name(domain) => {
+                let name = authority_names
+                    .iter()
+                    .find(|(_, in_port)| !in_port)
+                    .map_or(authority_names[0].0, |(name, _)| *name);
+                return Err(FatalError::bad_request(
+                    "METADATA_INVALID",
+                    format!(
+                        "{what}: with metadata.{name} filled in, the host is not a valid DNS name (it has an empty label or one that starts or ends with `-`); check the host in the connection's metadata"
+                    ),
+                )
+                .with("field", format!("metadata.{name}")));
+            }
+            _ => return Ok(()),
+        },
+        Err(error) => error,
     };
     let port_error = error == url::ParseError::InvalidPort;
     let name = authority_names
@@ -403,6 +430,20 @@ mod tests {
             error.message,
             "source.url: metadata.seg makes the URL path contain the segment \"..\", which would move the request to another path; check the connection's metadata"
         );
+    }
+
+    #[test]
+    fn host_must_be_a_dns_name() {
+        for host in ["a..b", "-", "a-.example", ".example"] {
+            let meta = metadata(json!({"host": host}));
+            let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID", "{host}");
+            assert_eq!(error.details["field"], "metadata.host", "{host}");
+        }
+        for host in ["files.carrier.example", "files.carrier.example.", "127.0.0.1", "[::1]", "x-1.example"] {
+            let meta = metadata(json!({"host": host}));
+            assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "{host}");
+        }
     }
 
     #[test]
