@@ -836,6 +836,42 @@ test.describe('metadata placeholders', () => {
     }
   });
 
+  test('basic_auth username metadata with a colon is 400 METADATA_INVALID', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    try {
+      const source = { url: `${server.url}/scan.csv`, basic_auth: { username: '{metadata.user}', password: 'pw' } };
+      const { items, error } = await runImport(profileFor(source), { metadata: { user: 'acme:eu' } });
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 400, 'METADATA_INVALID');
+      assert.equal(error.message, 'metadata.user cannot be used in source.basic_auth.username: a Basic authentication user name must not contain `:`, which separates it from the password');
+      assert.deepEqual(error.details, { code: 'METADATA_INVALID', field: 'metadata.user' });
+      assert.equal(server.requests.length, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('userinfo metadata is percent-encoded', async () => {
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    try {
+      const source = { url: `http://{metadata.user}:{metadata.password}@127.0.0.1:${server.port}/scan.csv` };
+      const { items, error } = await runImport(profileFor(source), { metadata: { user: 'bob@eu', password: 'p@ss:1/2' } });
+
+      assert.equal(error, null);
+      assert.deepEqual(items, [EXPECTED_A]);
+      const expected = Buffer.from('bob@eu:p@ss:1/2', 'utf8').toString('base64');
+      assert.equal(server.requests[0].headers.authorization, `Basic ${expected}`);
+
+      const rejected = await runImport(profileFor(source), { metadata: { user: 'bob:x', password: 'pw' } });
+      assertFatal(rejected.error, 400, 'METADATA_INVALID');
+      assert.deepEqual(rejected.error.details, { code: 'METADATA_INVALID', field: 'metadata.user' });
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('header metadata with DEL is 400 METADATA_INVALID', async () => {
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
     try {
@@ -902,7 +938,7 @@ test.describe('https', () => {
       certificate: 'wrong-host.pem',
       caFile: CA_FILE,
       reason: 'is not valid for the host name in the URL',
-      advice: 'use the host name that the certificate was issued for in source.url, not an IP address or another alias',
+      advice: 'use the host name or IP address that the certificate was issued for in source.url',
     },
     {
       name: 'self-signed CA certificate',
@@ -978,11 +1014,53 @@ test.describe('https', () => {
 
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
-      assert.match(error.message, new RegExp(`the server redirected from https to ${plain.url}/scan.csv, which would send the file unencrypted; set source.url to that address if plain HTTP is intended`));
+      assert.equal(error.message, `GET ${secure.url}/start.csv failed: the server redirected from https to ${plain.url}/scan.csv, which would send the file unencrypted; set source.url to that http address (its query is left out here) if plain HTTP is intended`);
       assert.equal(plain.requests.length, 0);
     } finally {
       await secure.close();
       await plain.close();
+    }
+  });
+
+  test('client certificate request is SOURCE_TLS_FAILED', async () => {
+    const tls = { ...tlsWith('server.pem'), requestCert: true, rejectUnauthorized: true, ca: fs.readFileSync(CA_FILE) };
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: CA_FILE }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_TLS_FAILED');
+      assert.equal(
+        error.message,
+        `GET ${server.url}/scan.csv failed: the server requires a client certificate, which the addon does not support; ask the carrier for access with a key in source.headers or with source.basic_auth instead${NO_RETRY}`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('body cut after a redirect names the target', async () => {
+    const rows = Array.from({ length: 20000 }, (_, i) => `P${i};20220429143447;05`).join('\n');
+    const secure = await startServer((request, response) => {
+      response.writeHead(200, { 'Content-Length': HEADER.length + rows.length + 1 });
+      response.write(`${HEADER}${rows.slice(0, 100000)}`);
+      setTimeout(() => request.socket.destroy(), 20);
+    }, { tls: tlsWith('server.pem') });
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${secure.url}/scan.csv?key=SECRET` });
+      response.end();
+    });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${redirector.url}/start.csv`, ca_file: CA_FILE }));
+
+      assert.ok(items.length > 0, 'the shipments read before the break are yielded');
+      assertFatal(error, 520, 'SOURCE_READ_FAILED');
+      assert.ok(error.message.startsWith(`GET ${redirector.url}/start.csv (redirected to ${secure.url}/scan.csv?…) ended before the whole body arrived:`), error.message);
+      assert.equal(error.details.redirected_to, `${secure.url}/scan.csv?…`);
+      assert.ok(!error.message.includes('docs.rs'), error.message);
+    } finally {
+      await redirector.close();
+      await secure.close();
     }
   });
 

@@ -532,6 +532,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
       { header: 'gzip, gzip', bytes: zlib.gzipSync(zlib.gzipSync(body)) },
       { header: '', bytes: Buffer.from(body) },
       { header: 'identity, gzip', bytes: zlib.gzipSync(body) },
+      { header: 'X-GZIP', bytes: zlib.gzipSync(body) },
     ];
     for (const { header, bytes } of cases) {
       const server = await startServer(serveBuffer(bytes, { headers: { 'Content-Encoding': header } }));
@@ -567,7 +568,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
 
       assert.deepEqual(items, []);
       assertFatal(error, 520, 'GZIP_INVALID');
-      assert.equal(error.message, `${server.url}/file.csv is not gzip: it starts with the bytes 54 4e 3b 54 instead of 1f 8b; the server sent it with Content-Encoding: gzip, which is wrong, so ask the carrier to fix the server's Content-Encoding header`);
+      assert.equal(error.message, `${server.url}/file.csv is not gzip: it starts with the bytes 54 4e 3b 54 instead of 1f 8b; the server's Content-Encoding header calls it gzip, which is wrong, so ask the carrier to fix that header`);
     } finally {
       await server.close();
     }

@@ -51,7 +51,7 @@ pub async fn wrap(
             let advice = match claim {
                 GzipClaim::Profile => "set compression to \"auto\" so that plain files are read as they are",
                 GzipClaim::ContentEncoding => {
-                    "the server sent it with Content-Encoding: gzip, which is wrong, so ask the carrier to fix the server's Content-Encoding header"
+                    "the server's Content-Encoding header calls it gzip, which is wrong, so ask the carrier to fix that header"
                 }
             };
             return Err(FatalError::carrier(

@@ -103,13 +103,14 @@ async fn produce(
     let overridden = job.source_override.is_some();
     let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone(), overridden).await?;
     let name = opened.name.clone();
+    let redirected_to = opened.redirected_to.clone();
     let mut reader = opened.reader;
     let mut gzip = false;
     // The transfer layers come off first, so a .csv.gz sent with Content-Encoding: gzip is
     // decompressed twice, once here and once by `compression`.
     for _ in 0..opened.content_gzip_layers {
         let claim = GzipClaim::ContentEncoding;
-        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| read_failed(&name, redirected_to.as_deref(), error, gzip, 0)).await?;
         gzip = true;
     }
     // With transfer layers, "gzip" is already met, so the file is decompressed again only
@@ -119,7 +120,7 @@ async fn produce(
         compression => compression,
     };
     let (mut reader, file_gzip) =
-        decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| read_failed(&name, error, gzip, 0)).await?;
+        decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| read_failed(&name, redirected_to.as_deref(), error, gzip, 0)).await?;
     let gzip = gzip || file_gzip;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
@@ -152,7 +153,7 @@ async fn produce(
                 chunk.truncate(read);
                 Input::Bytes(chunk)
             }
-            Err(error) => Input::Failed(read_failed(&name, error, gzip, decompressed_bytes)),
+            Err(error) => Input::Failed(read_failed(&name, redirected_to.as_deref(), error, gzip, decompressed_bytes)),
         };
         let more = matches!(input, Input::Bytes(_));
         if input_sender.send(input).await.is_err() || !more {
@@ -306,32 +307,41 @@ async fn send_all(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -
 }
 
 /// Classifies a read error: a source timeout, a broken gzip stream, or another failure.
-fn read_failed(name: &str, error: std::io::Error, gzip: bool, decoded_bytes: u64) -> FatalError {
+/// `redirected_to` is the URL that a redirect led to, which the error names too.
+fn read_failed(
+    name: &str,
+    redirected_to: Option<&str>,
+    error: std::io::Error,
+    gzip: bool,
+    decoded_bytes: u64,
+) -> FatalError {
     let is_transport = error.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>());
     if is_transport {
         if let Some(Ok(transport)) = error.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
-            return source::http_request_failed(name, *transport, None)
+            return source::http_request_failed(name, *transport, redirected_to.map(String::from))
                 .with("decoded_bytes", decoded_bytes);
         }
         return FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed; retry the import"))
             .with("source", name);
     }
-    if gzip {
-        return FatalError::carrier(
+    let failure = if gzip {
+        FatalError::carrier(
             "GZIP_INVALID",
             format!(
                 "{name} is not a complete gzip stream ({error}) after {decoded_bytes} decompressed bytes; the download was cut short or the file is damaged, so retry or ask the carrier to send it again"
             ),
         )
-        .with("source", name)
-        .with("decoded_bytes", decoded_bytes);
+    } else {
+        FatalError::carrier(
+            "SOURCE_READ_FAILED",
+            format!("reading {name} failed after {decoded_bytes} bytes: {error}; retry the import"),
+        )
+    };
+    let failure = failure.with("source", name).with("decoded_bytes", decoded_bytes);
+    match redirected_to {
+        Some(target) => failure.with("redirected_to", target),
+        None => failure,
     }
-    FatalError::carrier(
-        "SOURCE_READ_FAILED",
-        format!("reading {name} failed after {decoded_bytes} bytes: {error}; retry the import"),
-    )
-    .with("source", name)
-    .with("decoded_bytes", decoded_bytes)
 }
 
 #[cfg(test)]

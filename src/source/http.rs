@@ -45,7 +45,7 @@ pub async fn open(
 
     let mut request = client.get(url).headers(headers(spec, metadata)?);
     if let Some(auth) = &spec.basic_auth {
-        let username = template::fill(&auth.username, metadata, Position::Header, "source.basic_auth.username")?;
+        let username = template::fill(&auth.username, metadata, Position::BasicAuthUser, "source.basic_auth.username")?;
         let password = template::fill(&auth.password, metadata, Position::Header, "source.basic_auth.password")?;
         request = request.basic_auth(username, Some(password));
     }
@@ -70,11 +70,13 @@ pub async fn open(
         .collect();
     let content_gzip_layers = gzip_layers(&name, &content_encoding.join(", "))?;
 
+    let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
     let body = response
         .bytes_stream()
         .map_err(std::io::Error::other);
     Ok(Opened {
         content_gzip_layers,
+        redirected_to,
         name,
         reader: Box::new(CountingReader {
             inner: StreamReader::new(body),
@@ -120,25 +122,27 @@ const MAX_REDIRECTS: usize = 10;
 /// Follows up to `MAX_REDIRECTS` redirects. When the request carries credentials in
 /// `source.headers` or `source.basic_auth`, a redirect to another origin (scheme, host
 /// or port) is an error, because reqwest forwards custom headers such as `X-Api-Key` to
-/// the new origin.
-/// The redirect rules. `followed` receives each redirect target that is followed, without
-/// its query, so that an error on the way names the server that failed.
+/// the new origin. A redirect from https to http is an error too. `followed` receives each
+/// redirect target that is followed, without its query, so that an error on the way names
+/// the server that failed. Each error message ends with its advice.
 fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>>>) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
-            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            return attempt.error(format!(
+                "the server redirected more than {MAX_REDIRECTS} times; set source.url to the final address of the file"
+            ));
         }
         if !matches!(attempt.url().scheme(), "http" | "https") {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected to {target}, which is not an http or https address"
+                "the server redirected to {target}, which is not an http or https address; set source.url to the final address of the file"
             ));
         }
         let downgrade = attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https");
         if downgrade {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected from https to {target}, which would send the file unencrypted; set source.url to that address if plain HTTP is intended"
+                "the server redirected from https to {target}, which would send the file unencrypted; set source.url to that http address (its query is left out here) if plain HTTP is intended"
             ));
         }
         let same_origin = attempt
@@ -148,7 +152,7 @@ fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>
         if carries_credentials && !same_origin {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin"
+                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin; set source.url to the final address of the file"
             ));
         }
         if let Ok(mut target) = followed.lock() {
@@ -228,7 +232,10 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError
     } else if error.is_connect() {
         ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
     } else if error.is_redirect() {
-        ("SOURCE_REQUEST_FAILED", "failed", "set source.url to the final address of the file")
+        // The redirect policy's message says what to do, and reqwest's own line
+        // ("error following redirect") adds nothing to it.
+        let reason = std::error::Error::source(error).map(error_chain).unwrap_or_else(|| error.to_string());
+        return FatalError::carrier("SOURCE_REQUEST_FAILED", format!("GET {name}{at} failed: {reason}"));
     } else if error.is_body() || error.is_decode() {
         // reqwest reports a body that breaks off while it is streamed as a decode error.
         ("SOURCE_READ_FAILED", "ended before the whole body arrived", "retry the import")
@@ -238,15 +245,21 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError
     FatalError::carrier(code, format!("GET {name}{at} {what}: {}; {advice}", error_chain(error)))
 }
 
+/// Joins an error's messages with `: `. Links to library documentation, which rustls adds
+/// to some messages, are left out, because they explain the library, not the failure.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+    let mut parts = vec![error.to_string()];
     let mut source = error.source();
     while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        parts.push(inner.to_string());
         source = inner.source();
     }
-    text
+    parts
+        .iter()
+        .flat_map(|part| part.split(": "))
+        .filter(|piece| !piece.starts_with("https://docs.rs/"))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The wait given to Connect for an HTTP 429 without a valid Retry-After header, because

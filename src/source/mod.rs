@@ -26,6 +26,8 @@ pub struct Opened {
     /// `Content-Encoding` header (`gzip, gzip` is 2). These layers are decompressed
     /// whatever the profile's `compression` says, and then `compression` applies.
     pub content_gzip_layers: usize,
+    /// The URL that redirects led to, without its query, when it differs from `name`.
+    pub redirected_to: Option<String>,
 }
 
 /// A resolved source location: a file path or a URL with its placeholders filled.
@@ -98,6 +100,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> 
     }
     Ok(Opened {
         content_gzip_layers: 0,
+        redirected_to: None,
         name: path.to_string(),
         reader: Box::new(CountingReader {
             inner: file,

@@ -22,6 +22,9 @@ pub enum Position {
     FilePath,
     Url,
     Header,
+    /// `source.basic_auth.username`: the header rules, and no `:`, which separates the
+    /// user name from the password in Basic authentication (RFC 7617).
+    BasicAuthUser,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,14 +106,42 @@ pub fn fill(
     // in the authority, whether in the port; in the path, the segment's index.
     let mut authority_names: Vec<(&str, bool)> = Vec::new();
     let mut path_names: Vec<(&str, usize)> = Vec::new();
+    let userinfo_end = userinfo_end(template);
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
             Piece::Metadata(name) => {
                 let value = metadata_value(metadata, name, what)?;
+                // `name` points into `template`, so this is the placeholder's offset there.
+                let offset = name.as_ptr() as usize - template.as_ptr() as usize;
                 match position {
                     Position::FilePath => out.push_str(&escape_path(&value, name, what)?),
                     Position::Header => out.push_str(&escape_header(&value, name, what)?),
+                    Position::BasicAuthUser if value.contains(':') => {
+                        return Err(invalid_value(
+                            name,
+                            &value,
+                            what,
+                            "a Basic authentication user name must not contain `:`, which separates it from the password",
+                        ));
+                    }
+                    Position::BasicAuthUser => out.push_str(&escape_header(&value, name, what)?),
+                    Position::Url if userinfo_end.is_some_and(|(_, end)| offset < end) => {
+                        // Basic authentication joins user and password with `:`, so a user
+                        // name cannot contain one, even percent-encoded.
+                        let in_user = userinfo_end.is_some_and(|(user_end, _)| offset < user_end);
+                        if in_user && value.contains(':') {
+                            return Err(invalid_value(
+                                name,
+                                &value,
+                                what,
+                                "a user name in the URL must not contain `:`, which separates it from the password",
+                            ));
+                        }
+                        // Percent-encoding keeps `:` and `@` in a value from moving the
+                        // split between user, password and host.
+                        out.extend(utf8_percent_encode(&value, COMPONENT));
+                    }
                     Position::Url => match url_part(&out) {
                         UrlPart::Authority => {
                             authority_names.push((name, in_port(&out)));
@@ -136,6 +167,18 @@ pub fn fill(
     Ok(out)
 }
 
+/// Finds the user information in a URL template: the offsets of the `:` that ends the user
+/// name (or of the `@` when there is no password) and of the `@` that ends it, if the
+/// authority has user information.
+fn userinfo_end(template: &str) -> Option<(usize, usize)> {
+    let authority_start = template.find("://")? + 3;
+    let authority_length = template[authority_start..].find(['/', '?', '#']).unwrap_or(template.len() - authority_start);
+    let authority = &template[authority_start..authority_start + authority_length];
+    let at = authority.rfind('@')?;
+    let user_end = authority[..at].find(':').unwrap_or(at);
+    Some((authority_start + user_end, authority_start + at))
+}
+
 /// Splits a URL, or the start of one, after `://` and before the query or fragment at
 /// `/`; the authority is the first item.
 fn url_segments(url: &str) -> std::str::Split<'_, char> {
@@ -144,13 +187,16 @@ fn url_segments(url: &str) -> std::str::Split<'_, char> {
     url[path_start..path_end].split('/')
 }
 
-/// Returns whether a host name has only non-empty labels that do not start or end with
-/// `-`. A final dot, as in `example.com.`, is allowed.
+/// Returns whether a host name fits DNS: at most 253 bytes, with labels of 1 to 63 bytes
+/// that do not start or end with `-`. A final dot, as in `example.com.`, is allowed.
 fn is_dns_name(domain: &str) -> bool {
+    const MAX_LABEL: usize = 63;
+    const MAX_NAME: usize = 253;
     let domain = domain.strip_suffix('.').unwrap_or(domain);
-    domain
-        .split('.')
-        .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+    domain.len() <= MAX_NAME
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.len() <= MAX_LABEL && !label.starts_with('-') && !label.ends_with('-')
+        })
 }
 
 /// Returns whether text appended to `prefix`, which ends in a URL's authority, lands in
@@ -205,7 +251,7 @@ fn check_url(url: &str, what: &str, authority_names: &[(&str, bool)]) -> Result<
                 return Err(FatalError::bad_request(
                     "METADATA_INVALID",
                     format!(
-                        "{what}: with metadata.{name} filled in, the host is not a valid DNS name (it has an empty label or one that starts or ends with `-`); check the host in the connection's metadata"
+                        "{what}: with metadata.{name} filled in, the host is not a valid DNS name (it is longer than 253 bytes, or has a label that is empty, longer than 63 bytes, or starts or ends with `-`); check the host in the connection's metadata"
                     ),
                 )
                 .with("field", format!("metadata.{name}")));
@@ -311,7 +357,7 @@ fn escape_authority(value: &str, name: &str, what: &str) -> Result<String, Fatal
             name,
             value,
             what,
-            "a value in the host part must contain only letters, digits, `.`, `-`, `:` and brackets",
+            "a value in the host part must contain only ASCII letters, digits, `.`, `-`, `:` and brackets (write an internationalized name in its xn-- form)",
         ));
     }
     Ok(value.to_string())
@@ -434,7 +480,9 @@ mod tests {
 
     #[test]
     fn host_must_be_a_dns_name() {
-        for host in ["a..b", "-", "a-.example", ".example"] {
+        let long_label = format!("{}.test", "a".repeat(64));
+        let long_name = format!("{}.test", vec!["a".repeat(60); 5].join("."));
+        for host in ["a..b", "-", "a-.example", ".example", long_label.as_str(), long_name.as_str()] {
             let meta = metadata(json!({"host": host}));
             let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID", "{host}");
@@ -444,6 +492,30 @@ mod tests {
             let meta = metadata(json!({"host": host}));
             assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "{host}");
         }
+    }
+
+    #[test]
+    fn userinfo_values_are_percent_encoded() {
+        let meta = metadata(json!({"u": "bob@eu", "p": "p@ss:1", "port": "99999"}));
+        let url = fill("https://{metadata.u}:{metadata.p}@127.0.0.1/x", &meta, Position::Url, "source.url").unwrap();
+        assert_eq!(url, "https://bob%40eu:p%40ss%3A1@127.0.0.1/x");
+        let colon = metadata(json!({"u": "bob:x"}));
+        let error = fill("https://{metadata.u}@127.0.0.1/x", &colon, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.u");
+        // A bad port is blamed on the port, not on the password before it.
+        let error = fill("https://{metadata.u}:{metadata.p}@127.0.0.1:{metadata.port}/x", &meta, Position::Url, "source.url")
+            .unwrap_err();
+        assert_eq!(error.details["field"], "metadata.port");
+    }
+
+    #[test]
+    fn basic_auth_user_rejects_colon() {
+        let meta = metadata(json!({"u": "acme:eu"}));
+        let error = fill("{metadata.u}", &meta, Position::BasicAuthUser, "source.basic_auth.username").unwrap_err();
+        assert_eq!(error.code, "METADATA_INVALID");
+        assert_eq!(error.details["field"], "metadata.u");
+        let meta = metadata(json!({"u": "acme"}));
+        assert_eq!(fill("{metadata.u}-eu", &meta, Position::BasicAuthUser, "source.basic_auth.username").unwrap(), "acme-eu");
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn describe_certificate(error: &CertificateError) -> TlsFailure {
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (Cow::Borrowed("is not valid yet"), RENEW_ADVICE),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
             Cow::Borrowed("is not valid for the host name in the URL"),
-            "use the host name that the certificate was issued for in source.url, not an IP address or another alias",
+            "use the host name or IP address that the certificate was issued for in source.url",
         ),
         CertificateError::Revoked => (Cow::Borrowed("was revoked"), "ask the carrier to replace the certificate"),
         CertificateError::UnsupportedSignatureAlgorithmContext { .. }
