@@ -183,7 +183,7 @@ test.describe('import errors name the CLI options', () => {
     assert.equal(stdout, '');
     assert.equal(
       stderr.split('\n').at(-2),
-      'connect-tracking: import failed (status 400): source.path uses {metadata.dpd_customer_number}, but the request\'s metadata has no `dpd_customer_number`; add it to the connection\'s settings or change the profile (on the command line, the connection\'s settings are the JSON object in --metadata FILE)',
+      'connect-tracking: import failed (status 400, METADATA_MISSING): source.path uses {metadata.dpd_customer_number}, but the request\'s metadata has no `dpd_customer_number`; add it to the connection\'s settings or change the profile (on the command line, the connection\'s settings are the JSON object in --metadata FILE)',
     );
   });
 
@@ -197,7 +197,7 @@ test.describe('import errors name the CLI options', () => {
     assert.match(lines[0], /^records 0, events 0, shipments 0, errors 0, warnings 0, duplicates 0, bytes 0, seconds \d+\.\d{3}$/);
     assert.equal(
       lines[1],
-      'connect-tracking: import failed (status 400): cannot open no-such-scan.csv: No such file or directory (os error 2); check the source option (--source in the CLI)',
+      'connect-tracking: import failed (status 400, SOURCE_NOT_FOUND): cannot open no-such-scan.csv: No such file or directory (os error 2); check the source option (--source in the CLI)',
     );
   });
 
@@ -208,7 +208,7 @@ test.describe('import errors name the CLI options', () => {
     assert.equal(status, 1);
     assert.equal(
       stderr.split('\n').at(-2),
-      'connect-tracking: import failed (status 400): cannot open /var/lib/carrier-files/dpd/no-such-customer/SCANINFO.csv: No such file or directory (os error 2); check source.path and the metadata it uses (check the values in the --metadata file)',
+      'connect-tracking: import failed (status 400, SOURCE_NOT_FOUND): cannot open /var/lib/carrier-files/dpd/no-such-customer/SCANINFO.csv: No such file or directory (os error 2); check source.path and the metadata it uses (check the values in the --metadata file)',
     );
   });
 
@@ -261,7 +261,7 @@ test.describe('--source URLs', () => {
   test('ftp:// URL exits 1 with OPTION_INVALID', async () => {
     await assertFails(
       ['import', '--profile', PROFILE, '--source', 'ftp://127.0.0.1/SCANINFO.csv'],
-      'import failed (status 400): options.source ftp://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
+      'import failed (status 400, OPTION_INVALID): options.source ftp://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
     );
   });
 });

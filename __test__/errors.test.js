@@ -1096,8 +1096,9 @@ test.describe('https', () => {
       { name: 'device', file: '/dev/zero', problem: 'is not a regular file but a directory, device or pipe' },
       { name: 'too large', file: write('large.pem', Buffer.alloc(4 * 1024 * 1024 + 1, 0x41)), problem: 'is 4194305 bytes long, more than the 4194304 bytes that a CA bundle needs' },
       { name: 'no certificate', file: path.join(TLS_DIR, 'server-key.pem'), problem: 'contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks' },
-      { name: 'bad base64', file: write('bad.pem', '-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n'), problem: 'contains a CERTIFICATE block that is not valid PEM (base64 between the BEGIN and END lines)' },
-      { name: 'not X.509', file: write('garbage.pem', `-----BEGIN CERTIFICATE-----\n${notCertificate}\n-----END CERTIFICATE-----\n`), problem: 'contains a CERTIFICATE block that is not a valid X.509 certificate' },
+      { name: 'bad base64', file: write('bad.pem', '-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n'), problem: 'contains a CERTIFICATE block (number 1, counting from 1) that is not valid PEM (base64 between the BEGIN and END lines)' },
+      { name: 'not X.509', file: write('garbage.pem', `-----BEGIN CERTIFICATE-----\n${notCertificate}\n-----END CERTIFICATE-----\n`), problem: 'contains a CERTIFICATE block (number 1, counting from 1) that is not a valid X.509 certificate' },
+      { name: 'bad second block', file: write('bundle.pem', `${pem}-----BEGIN CERTIFICATE-----\n${notCertificate}\n-----END CERTIFICATE-----\n`), problem: 'contains a CERTIFICATE block (number 2, counting from 1) that is not a valid X.509 certificate' },
     ];
     const derFile = write('ca.der', der);
     cases.push({

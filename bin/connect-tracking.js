@@ -38,7 +38,8 @@ const CLI_ADVICE = {
 // Returns the import error's message for the command line. `usesMetadata` is set when the
 // source that was read has {metadata.NAME} placeholders.
 function importFailure(error, usesMetadata) {
-  const status = error.statusCode ? ` (status ${error.statusCode})` : '';
+  const labels = [error.statusCode && `status ${error.statusCode}`, error.code].filter(Boolean);
+  const status = labels.length > 0 ? ` (${labels.join(', ')})` : '';
   let advice = CLI_ADVICE[error.code];
   if (!advice && error.code === 'SOURCE_NOT_FOUND' && usesMetadata) {
     advice = 'check the values in the --metadata file';

@@ -32,16 +32,21 @@ pub async fn open(
         // A Referer after a redirect would pass the URL's query, which may carry a key, to
         // the next server.
         .referer(false);
-    if let Some(file) = &spec.ca_file {
-        for certificate in tls::read_ca_file(file).await? {
-            builder = builder.add_root_certificate(certificate);
+    let ca_file = match &spec.ca_file {
+        Some(file) => Some((file, tls::read_ca_file(file).await?)),
+        None => None,
+    };
+    if let Some((_, trusted)) = &ca_file {
+        for certificate in &trusted.certificates {
+            builder = builder.add_root_certificate(certificate.clone());
         }
     }
-    let client = builder.build().map_err(|error| match &spec.ca_file {
+    let client = match (builder.build(), &ca_file) {
+        (Ok(client), _) => client,
         // The certificates are parsed when the client is built.
-        Some(file) => tls::unusable_ca_file(file),
-        None => FatalError::internal(format!("cannot build the HTTP client: {error}")),
-    })?;
+        (Err(_), Some((file, trusted))) => return Err(tls::unusable_ca_file(file, trusted)),
+        (Err(error), None) => return Err(FatalError::internal(format!("cannot build the HTTP client: {error}"))),
+    };
 
     let mut request = client.get(url).headers(headers(spec, metadata)?);
     if let Some(auth) = &spec.basic_auth {

@@ -76,18 +76,21 @@ pub fn check_syntax(template: &str) -> Result<(), String> {
     pieces(template).map(|_| ())
 }
 
-/// Replaces every placeholder by `0`, so that the rest of a URL (ports included) can be checked.
+/// Replaces every placeholder by `0`, or by `::` right after a `[` where an IPv6 address
+/// goes, so that the rest of a URL (ports included) can be checked.
 pub fn replace_for_check(template: &str) -> String {
-    match pieces(template) {
-        Ok(pieces) => pieces
-            .iter()
-            .map(|piece| match piece {
-                Piece::Literal(text) => *text,
-                Piece::Metadata(_) => "0",
-            })
-            .collect(),
-        Err(_) => template.to_string(),
+    let Ok(pieces) = pieces(template) else {
+        return template.to_string();
+    };
+    let mut out = String::with_capacity(template.len());
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => out.push_str(text),
+            Piece::Metadata(_) if out.ends_with('[') => out.push_str("::"),
+            Piece::Metadata(_) => out.push('0'),
+        }
     }
+    out
 }
 
 /// Fills a template from the request's metadata; `what` names it in messages.
@@ -516,6 +519,16 @@ mod tests {
         assert_eq!(error.details["field"], "metadata.u");
         let meta = metadata(json!({"u": "acme"}));
         assert_eq!(fill("{metadata.u}-eu", &meta, Position::BasicAuthUser, "source.basic_auth.username").unwrap(), "acme-eu");
+    }
+
+    #[test]
+    fn check_text_keeps_ipv6_brackets_valid() {
+        let probe = replace_for_check("https://[{metadata.ip}]:{metadata.port}/x");
+        assert_eq!(probe, "https://[::]:0/x");
+        assert!(url::Url::parse(&probe).is_ok());
+        let meta = metadata(json!({"ip": "::1", "port": 8443}));
+        let url = fill("https://[{metadata.ip}]:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap();
+        assert_eq!(url, "https://[::1]:8443/x");
     }
 
     #[test]

@@ -20,8 +20,14 @@ pub struct TlsFailure {
     pub advice: &'static str,
 }
 
+/// The certificates of `source.ca_file`, with the file's text for error messages.
+pub struct CaFile {
+    pub certificates: Vec<reqwest::Certificate>,
+    text: Vec<u8>,
+}
+
 /// Reads the PEM certificates in `source.ca_file`.
-pub async fn read_ca_file(file: &str) -> Result<Vec<reqwest::Certificate>, FatalError> {
+pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
     let metadata = tokio::fs::metadata(file)
         .await
         .map_err(|error| ca_file_invalid(file, &format!("cannot be read ({error})")))?;
@@ -57,21 +63,65 @@ pub async fn read_ca_file(file: &str) -> Result<Vec<reqwest::Certificate>, Fatal
             &format!("looks like a DER (binary) certificate, not PEM text; convert it with `openssl x509 -inform DER -in {file} -out {file}.pem` and point source.ca_file at the result"),
         ));
     }
-    let certificates = reqwest::Certificate::from_pem_bundle(text)
-        .map_err(|_| ca_file_invalid(file, "contains a CERTIFICATE block that is not valid PEM (base64 between the BEGIN and END lines)"))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(text).map_err(|_| {
+        let block = first_bad_block(text, |block| reqwest::Certificate::from_pem_bundle(block.as_bytes()).is_ok());
+        ca_file_invalid(
+            file,
+            &format!("contains a CERTIFICATE block{} that is not valid PEM (base64 between the BEGIN and END lines)", block_number(block)),
+        )
+    })?;
     if certificates.is_empty() {
         return Err(ca_file_invalid(
             file,
             "contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks",
         ));
     }
-    Ok(certificates)
+    Ok(CaFile {
+        certificates,
+        text: text.to_vec(),
+    })
 }
 
 /// Returns the error for a `source.ca_file` whose certificates cannot be parsed, which
-/// reqwest finds only when it builds the client.
-pub fn unusable_ca_file(file: &str) -> FatalError {
-    ca_file_invalid(file, "contains a CERTIFICATE block that is not a valid X.509 certificate")
+/// reqwest finds only when it builds the client. Finding the block costs one client per
+/// certificate, but only on this error path.
+pub fn unusable_ca_file(file: &str, ca_file: &CaFile) -> FatalError {
+    let block = first_bad_block(&ca_file.text, |block| {
+        let Ok(certificates) = reqwest::Certificate::from_pem_bundle(block.as_bytes()) else {
+            return false;
+        };
+        let builder = certificates
+            .into_iter()
+            .fold(reqwest::Client::builder(), |builder, certificate| builder.add_root_certificate(certificate));
+        builder.build().is_ok()
+    });
+    ca_file_invalid(
+        file,
+        &format!("contains a CERTIFICATE block{} that is not a valid X.509 certificate", block_number(block)),
+    )
+}
+
+/// Returns the 1-based number of the first `CERTIFICATE` block in `text` that `is_valid`
+/// rejects.
+fn first_bad_block(text: &[u8], is_valid: impl Fn(&str) -> bool) -> Option<usize> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = String::from_utf8_lossy(text);
+    let mut rest = text.as_ref();
+    let mut number = 0;
+    while let Some(start) = rest.find(BEGIN) {
+        number += 1;
+        let end = rest[start..].find(END).map_or(rest.len(), |end| start + end + END.len());
+        if !is_valid(&rest[start..end]) {
+            return Some(number);
+        }
+        rest = &rest[end..];
+    }
+    None
+}
+
+fn block_number(block: Option<usize>) -> String {
+    block.map(|number| format!(" (number {number}, counting from 1)")).unwrap_or_default()
 }
 
 fn ca_file_invalid(file: &str, problem: &str) -> FatalError {
