@@ -1039,6 +1039,24 @@ test.describe('https', () => {
     }
   });
 
+  test('TLS 1.1 server is SOURCE_TLS_FAILED', async () => {
+    // SECLEVEL=0 lets OpenSSL 3 in Node serve TLS 1.1 at all.
+    const tls = { ...tlsWith('server.pem'), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' };
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: CA_FILE }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_TLS_FAILED');
+      assert.equal(
+        error.message,
+        `GET ${server.url}/scan.csv failed: the server offers no TLS version or cipher suite that the addon accepts (TLS 1.2 and 1.3); ask the carrier to enable TLS 1.2 or 1.3 with current cipher suites${NO_RETRY}`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test('body cut after a redirect names the target', async () => {
     const rows = Array.from({ length: 20000 }, (_, i) => `P${i};20220429143447;05`).join('\n');
     const secure = await startServer((request, response) => {
