@@ -237,7 +237,7 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError
     } else if error.is_connect() {
         ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
     } else if error.is_redirect() {
-        // The redirect policy's message says what to do, and reqwest's own line
+        // The redirect policy's message contains the advice, and reqwest's own line
         // ("error following redirect") adds nothing to it.
         let reason = std::error::Error::source(error).map(error_chain).unwrap_or_else(|| error.to_string());
         return FatalError::carrier("SOURCE_REQUEST_FAILED", format!("GET {name}{at} failed: {reason}"));

@@ -105,8 +105,9 @@ pub fn fill(
     })?;
 
     let mut out = String::with_capacity(template.len());
-    // Where metadata values went in a URL, so that an error names the value that broke it:
-    // in the authority, whether in the port; in the path, the segment's index.
+    // Where metadata values went in a URL, so that an error names the value that broke it.
+    // For the authority this is whether the value is in the port, and for the path it is
+    // the index of the segment.
     let mut authority_names: Vec<(&str, bool)> = Vec::new();
     let mut path_names: Vec<(&str, usize)> = Vec::new();
     let userinfo_end = userinfo_end(template);
