@@ -218,6 +218,16 @@ test.describe('local file source', () => {
     assert.deepEqual(error.details, { code: 'METADATA_MISSING', field: 'metadata.depot' });
   });
 
+  test('empty file with compression gzip is 520 EMPTY_FILE', async () => {
+    const file = path.join(directory, 'empty.csv.gz');
+    fs.writeFileSync(file, '');
+    const { items, error } = await runImport(profileFor({ path: file }, { compression: 'gzip' }));
+
+    assert.deepEqual(items, []);
+    assertFatal(error, 520, 'EMPTY_FILE');
+    assert.match(error.message, /the file is empty/);
+  });
+
   test('empty file is 520 EMPTY_FILE', async () => {
     const file = path.join(directory, 'empty.csv');
     fs.writeFileSync(file, '');
@@ -294,6 +304,14 @@ test.describe('HTTP status errors', () => {
       assert.equal(error.retryAfterSeconds, undefined);
     });
   }
+
+  test('error body is cut to 500 bytes', async () => {
+    const body = `${'x'.repeat(499)}yz${'w'.repeat(500)}`;
+    const { error } = await importFromBody(body, { status: 500 });
+
+    assertFatal(error, 520, 'SOURCE_SERVER_ERROR');
+    assert.equal(error.details.body, `${'x'.repeat(499)}y`);
+  });
 
   for (const status of [404, 410]) {
     test(`HTTP ${status} is 400 SOURCE_NOT_FOUND`, async () => {

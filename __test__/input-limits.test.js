@@ -390,6 +390,63 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
+  await t.test('cross-origin redirect with basic_auth is refused', async () => {
+    const redirector = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${target.url}/file.csv` });
+      response.end();
+    });
+    try {
+      const before = target.requests.length;
+      const source = { url: `${redirector.url}/file.csv`, basic_auth: { username: 'depot', password: 'SECRET-PASSWORD' } };
+      const { error } = await runImport(profileFor(source));
+
+      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.ok(error.message.includes(`redirected to another origin, ${target.url}/file.csv, and the request carries credentials`), error.message);
+      assert.equal(target.requests.length, before);
+    } finally {
+      await redirector.close();
+    }
+  });
+
+  await t.test('redirects stop after 10', async () => {
+    const looping = await startServer((request, response) => {
+      const hop = Number(request.url.slice(1)) || 0;
+      response.writeHead(302, { Location: `/${hop + 1}` });
+      response.end();
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${looping.url}/0` }));
+
+      assertFatal(error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.equal(error.message, `GET ${looping.url}/0 (redirected to ${looping.url}/10) failed: the server redirected more than 10 times; set source.url to the final address of the file`);
+      // The first request and 10 redirects.
+      assert.equal(looping.requests.length, 11);
+    } finally {
+      await looping.close();
+    }
+  });
+
+  await t.test('gzip damage after a redirect names the target', async () => {
+    const gzip = zlib.gzipSync(body);
+    const server = await startServer((request, response) => {
+      if (request.url === '/old.csv.gz') {
+        response.writeHead(301, { Location: '/new.csv.gz' });
+        response.end();
+        return;
+      }
+      response.writeHead(200, { 'Content-Length': gzip.length - 8 });
+      response.end(gzip.subarray(0, gzip.length - 8));
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/old.csv.gz` }));
+
+      assertFatal(error, 520, 'GZIP_INVALID');
+      assert.equal(error.details.redirected_to, `${server.url}/new.csv.gz`);
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.test('same-origin redirect with credentials is followed', async () => {
     const server = await startServer((request, response) => {
       if (request.url === '/old.csv') {

@@ -45,7 +45,9 @@ pub async fn wrap(
     let gzip = match compression {
         Compression::None => false,
         Compression::Auto => starts_like_gzip,
-        Compression::Gzip if starts_like_gzip || start.is_empty() => true,
+        // An empty stream is reported as an empty file, which says more than a broken gzip.
+        Compression::Gzip if start.is_empty() => false,
+        Compression::Gzip if starts_like_gzip => true,
         Compression::Gzip => {
             let first: Vec<String> = start.iter().take(4).map(|byte| format!("{byte:02x}")).collect();
             let advice = match claim {
@@ -172,6 +174,19 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "after the last complete gzip member and 2 zero bytes comes the byte 78, which does not start a gzip member"
+        );
+    }
+
+    #[tokio::test]
+    async fn member_after_padding_is_an_error() {
+        // Padding ends the stream, so a member after it is not read as more data.
+        let mut bytes = gzip("a;1\n");
+        bytes.extend([0, 0]);
+        bytes.extend(gzip("b;2\n"));
+        let error = decompress(bytes).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "after the last complete gzip member and 2 zero bytes comes the byte 1f, which does not start a gzip member"
         );
     }
 

@@ -407,6 +407,10 @@ mod tests {
             assert_eq!(error.code, "METADATA_INVALID", "{value}");
             assert_eq!(error.details["field"], "metadata.account", "{value}");
         }
+        // A percent-encoded dot next to a value counts as a dot, as URL parsers read it.
+        let meta = metadata(json!({"account": "."}));
+        let error = fill("http://127.0.0.1:8080/p/{metadata.account}%2E/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.account");
         // In the query, or as part of a longer segment, dots are only text.
         let meta = metadata(json!({"account": ".."}));
         let query = fill("http://127.0.0.1:8080/p?account={metadata.account}", &meta, Position::Url, "source.url");
@@ -428,6 +432,12 @@ mod tests {
         let meta = metadata(json!({"name": ".."}));
         let error = fill("/data/{metadata.name}/x.csv", &meta, Position::FilePath, "source.path").unwrap_err();
         assert!(error.message.contains("metadata.name"), "{}", error.message);
+        // A backslash is a separator on Windows, so it is rejected everywhere.
+        for value in ["a/b", "a\\b", "a\0b", "", "."] {
+            let meta = metadata(json!({"name": value}));
+            let error = fill("/data/{metadata.name}/x.csv", &meta, Position::FilePath, "source.path").unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID", "{value:?}");
+        }
     }
 
     #[test]
@@ -485,7 +495,12 @@ mod tests {
     #[test]
     fn host_must_be_a_dns_name() {
         let long_label = format!("{}.test", "a".repeat(64));
-        let long_name = format!("{}.test", vec!["a".repeat(60); 5].join("."));
+        // 254 bytes, one more than DNS allows.
+        let long_name = format!("{}.bb", vec!["a".repeat(62); 4].join("."));
+        assert_eq!(long_name.len(), 254);
+        let longest_name = &long_name[1..];
+        let meta = metadata(json!({"host": longest_name}));
+        assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "253 bytes");
         for host in ["a..b", "-", "a-.example", ".example", long_label.as_str(), long_name.as_str()] {
             let meta = metadata(json!({"host": host}));
             let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
@@ -496,6 +511,10 @@ mod tests {
             let meta = metadata(json!({"host": host}));
             assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "{host}");
         }
+        // With a port placeholder after it, the host value is still the one named.
+        let meta = metadata(json!({"host": "a..b", "port": "8080"}));
+        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.details["field"], "metadata.host");
     }
 
     #[test]
