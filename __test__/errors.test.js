@@ -1075,6 +1075,20 @@ test.describe('https', () => {
     }
   });
 
+  test('no common cipher suite is SOURCE_TLS_FAILED', async () => {
+    // rustls supports no CBC cipher suite, so the handshake fails.
+    const tls = { ...tlsWith('server.pem'), maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' };
+    const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/scan.csv`, ca_file: CA_FILE }));
+
+      assertFatal(error, 520, 'SOURCE_TLS_FAILED');
+      assert.match(error.message, /failed: the server offers no TLS version or cipher suite that the addon accepts \(TLS 1\.2 and 1\.3\);/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('body cut after a redirect names the target', async () => {
     const rows = Array.from({ length: 20000 }, (_, i) => `P${i};20220429143447;05`).join('\n');
     const secure = await startServer((request, response) => {

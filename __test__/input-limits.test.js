@@ -316,7 +316,7 @@ test('record UTC offsets out of range are bad records', async () => {
 });
 
 test('out-of-range position names the coordinate', async () => {
-  const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\nE5;20240102100000;05;1e300;0\nF6;20240102100000;05;1e400;0\n');
+  const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\nE5;20240102100000;05;1e300;0\nF6;20240102100000;05;1e400;0\nG7;20240102100000;05;1e21;0\nH8;20240102100000;05;-90;180\nI9;20240102100000;05;90;-180\n');
   const profile = profileFor({ path: file });
   profile.fields = { ...profile.fields, latitude: 'LAT', longitude: 'LON' };
   const { items, error } = await runImport(profile);
@@ -329,8 +329,22 @@ test('out-of-range position names the coordinate', async () => {
     [],
     [`${file}:6: latitude 1e300 is outside -90 to 90, so the position was left out`],
     [`${file}:7: latitude "1e400" (column LAT) is too large for a number and was left out`],
+    [`${file}:8: latitude 1e21 is outside -90 to 90, so the position was left out`],
+    [],
+    [],
   ]);
-  assert.deepEqual(items.map((item) => item.tracking_info.events[0].geo ?? null), [null, null, null, { lat: 48.1, long: 11.5 }, null, null]);
+  assert.deepEqual(items.map((item) => item.tracking_info.events[0].geo ?? null), [
+    null, null, null, { lat: 48.1, long: 11.5 }, null, null, null, { lat: -90, long: 180 }, { lat: 90, long: -180 },
+  ]);
+});
+
+test('still compressed windows-1252 file hints at compression', async () => {
+  const file = path.join(directory, 'latin.csv.gz');
+  fs.writeFileSync(file, zlib.gzipSync('TN;TS;CODE\nA1;20240102100000;05\n'));
+  const { error } = await runImport(profileFor({ path: file }, { compression: 'none', encoding: 'windows-1252' }));
+
+  assertFatal(error, 400, 'COLUMN_NOT_FOUND');
+  assert.match(error.message, /\. The file starts with the gzip magic bytes 1f 8b, so it is still compressed: set compression to "auto" or "gzip"$/);
 });
 
 test('reappearing tracking number warning names the line', async () => {

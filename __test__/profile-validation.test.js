@@ -360,12 +360,16 @@ test('values that can never work', async (t) => {
     ['empty header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { '': 'abc' } };
     }, 'source.headers.', 'a header name is empty; give the name, such as X-Api-Key'],
-    ['framing header', (p) => {
-      p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'content-length': '5' } };
-    }, 'source.headers.content-length', '`content-length` is set by the HTTP client, because it frames the message or the connection; remove it'],
+    ...['Connection', 'content-length', 'Keep-Alive', 'te', 'Trailer', 'Transfer-Encoding', 'Upgrade'].map((name) => [
+      `framing header ${name}`,
+      (p) => (p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { [name]: '5' } }),
+      `source.headers.${name}`,
+      `\`${name}\` is set by the HTTP client, because it frames the message or the connection; remove it`,
+    ]),
     ['ca_file with a placeholder', (p) => (p.source = { url: 'https://127.0.0.1:9/scans.csv', ca_file: '/etc/{metadata.account}.pem' }), 'source.ca_file', 'placeholders are not filled in source.ca_file, because the certificates a connection trusts belong to the app; give a fixed path'],
     ['empty ca_file', (p) => (p.source = { url: 'https://127.0.0.1:9/scans.csv', ca_file: ' ' }), 'source.ca_file', 'is empty; give the path of a PEM file of CA certificates, or remove it'],
     ['line feed delimiter', (p) => (p.format.delimiter = '\n'), 'format.delimiter', 'a line break cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
+    ['carriage return delimiter', (p) => (p.format.delimiter = '\r'), 'format.delimiter', 'a line break cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
     ['non-ASCII delimiter', (p) => (p.format.delimiter = '§'), 'format.delimiter', '`§` is not an ASCII character, so it cannot be the delimiter; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
     ['two-character delimiter', (p) => (p.format.delimiter = ';;'), 'format.delimiter', '`;;` is 2 characters, but the delimiter is one character; use one ASCII character other than a line break, such as `;`, `|`, `,` or a tab'],
     ['line feed quote', (p) => (p.format.quote = '\n'), 'format.quote', 'a line break cannot be the quote; use one ASCII character other than a line break, such as `"`, or null to turn quoting off'],

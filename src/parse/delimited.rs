@@ -271,6 +271,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn multiline_record_limit_counts_joined_bytes() {
+        // The record is `"` + filler, a line break, then filler and the closing `"`. Its
+        // size with the line break is `MAX_MULTILINE_RECORD` plus `extra`.
+        let outcome = |extra: usize| {
+            let mut parser = DelimitedParser::new(b';', Some(b'"'), true);
+            let first = format!("\"{}", "a".repeat(1000));
+            let second_length = MAX_MULTILINE_RECORD + extra - first.len() - 1;
+            let second = format!("{}\"", "b".repeat(second_length - 1));
+            assert!(matches!(parser.push_line(&first, 1), Parsed::NeedMore));
+            describe(parser.push_line(&second, 2)).chars().take(20).collect::<String>()
+        };
+        assert_eq!(outcome(0), "record from line 1: ");
+        assert_eq!(outcome(1), "too long from line 1");
+    }
+
     /// Describes what the parser returned for one line, for comparisons.
     fn describe(parsed: Parsed<'_>) -> String {
         match parsed {

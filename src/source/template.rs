@@ -420,6 +420,14 @@ mod tests {
     }
 
     #[test]
+    fn url_host_rejects_empty_value() {
+        let meta = metadata(json!({"host": ""}));
+        let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
+        assert_eq!(error.code, "METADATA_INVALID");
+        assert_eq!(error.details["field"], "metadata.host");
+    }
+
+    #[test]
     fn url_host_rejects_path_characters() {
         let meta = metadata(json!({"host": "evil.example/x"}));
         let error = fill("http://{metadata.host}/f", &meta, Position::Url, "source.url").unwrap_err();
