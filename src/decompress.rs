@@ -45,7 +45,7 @@ pub async fn wrap(
     let gzip = match compression {
         Compression::None => false,
         Compression::Auto => starts_like_gzip,
-        // An empty stream is reported as an empty file, which says more than a broken gzip.
+        // An empty stream is reported as an empty file, which is clearer than a broken gzip.
         Compression::Gzip if start.is_empty() => false,
         Compression::Gzip if starts_like_gzip => true,
         Compression::Gzip => {
