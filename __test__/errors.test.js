@@ -218,6 +218,17 @@ test.describe('local file source', () => {
     assert.deepEqual(error.details, { code: 'METADATA_MISSING', field: 'metadata.depot' });
   });
 
+  test('symlink loop is 400 SOURCE_OPEN_FAILED', async () => {
+    const file = path.join(directory, 'loop.csv');
+    fs.symlinkSync(file, file);
+    const { items, error } = await runImport(profileFor({ path: file }));
+
+    assert.deepEqual(items, []);
+    assertFatal(error, 400, 'SOURCE_OPEN_FAILED');
+    assert.equal(error.message, `cannot open ${file}: Too many levels of symbolic links (os error 40); check source.path`);
+    assert.deepEqual(error.details, { code: 'SOURCE_OPEN_FAILED', source: file });
+  });
+
   test('empty file with compression gzip is 520 EMPTY_FILE', async () => {
     const file = path.join(directory, 'empty.csv.gz');
     fs.writeFileSync(file, '');

@@ -405,6 +405,7 @@ mod tests {
         assert_eq!(summary.counts.events, 3);
         let error = error.expect("a panic is reported as an error");
         assert_eq!(error.status_code(), 500);
+        assert_eq!(error.code, "INTERNAL");
         assert!(error.message.contains("a test asked for a panic at line 5"), "{}", error.message);
         assert!(error.message.contains("the events parsed before it were yielded"), "{}", error.message);
     }
