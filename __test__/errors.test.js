@@ -218,6 +218,29 @@ test.describe('local file source', () => {
     assert.deepEqual(error.details, { code: 'METADATA_MISSING', field: 'metadata.depot' });
   });
 
+  test('unreadable file is 400 SOURCE_FORBIDDEN', async (t) => {
+    // A mode of 000 stops every user but root, whose permission checks the kernel skips.
+    // /proc/sys/vm/compact_memory (mode 0200) cannot be read by root either, so it is
+    // the file for a test that runs as root.
+    const writeOnly = '/proc/sys/vm/compact_memory';
+    let file = path.join(directory, 'forbidden.csv');
+    fs.writeFileSync(file, `${HEADER}${ROWS_A}`);
+    fs.chmodSync(file, 0o000);
+    if (process.getuid?.() === 0) {
+      if (!fs.existsSync(writeOnly)) {
+        t.skip(`running as root, and ${writeOnly} is missing on this kernel`);
+        return;
+      }
+      file = writeOnly;
+    }
+    const { items, error } = await runImport(profileFor({ path: file }));
+
+    assert.deepEqual(items, []);
+    assertFatal(error, 400, 'SOURCE_FORBIDDEN');
+    assert.equal(error.message, `cannot open ${file}: Permission denied (os error 13); grant this process read access`);
+    assert.deepEqual(error.details, { code: 'SOURCE_FORBIDDEN', source: file });
+  });
+
   test('symlink loop is 400 SOURCE_OPEN_FAILED', async () => {
     const file = path.join(directory, 'loop.csv');
     fs.symlinkSync(file, file);
