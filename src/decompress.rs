@@ -98,6 +98,8 @@ fn gzip_members(source: Source) -> impl Stream<Item = std::io::Result<Bytes>> + 
     })
 }
 
+// NOTE: each member gets a new decoder (about 9 µs), so 100,000 one-line members took
+// about 0.9 s against 0.15 s for the same rows in one member, on the benchmark machine.
 fn member_decoder(source: Source) -> GzipDecoder<Source> {
     let mut decoder = GzipDecoder::new(source);
     decoder.multiple_members(false);
