@@ -888,7 +888,7 @@ test.describe('metadata placeholders', () => {
     }
   });
 
-  test('basic_auth username metadata with a colon is 400 METADATA_INVALID', async () => {
+  test('colon in basic_auth user is 400 METADATA_INVALID', async () => {
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
     try {
       const source = { url: `${server.url}/scan.csv`, basic_auth: { username: '{metadata.user}', password: 'pw' } };
@@ -1055,7 +1055,7 @@ test.describe('https', () => {
     }
   });
 
-  test('redirect from https to http is refused', async () => {
+  test('redirect from https to http is rejected', async () => {
     const plain = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
     const secure = await startServer((request, response) => {
       response.writeHead(302, { Location: `${plain.url}/scan.csv` });

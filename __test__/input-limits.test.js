@@ -404,7 +404,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
-  await t.test('cross-origin redirect with basic_auth is refused', async () => {
+  await t.test('cross-origin redirect with basic_auth is rejected', async () => {
     const redirector = await startServer((request, response) => {
       response.writeHead(302, { Location: `${target.url}/file.csv` });
       response.end();
@@ -671,7 +671,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
-  await t.test('redirect to ftp is refused', async () => {
+  await t.test('redirect to ftp is rejected', async () => {
     const server = await startServer((request, response) => {
       response.writeHead(302, { Location: 'ftp://127.0.0.1/file.csv' });
       response.end();

@@ -197,7 +197,8 @@ impl Grouper {
         }
 
         let tracking_number = events[0].tracking_number();
-        let position = format!("{}:{}", self.source_name, open.first_line);
+        // Formatted only when a warning is written, so most shipments allocate nothing here.
+        let position = SourceLine(&self.source_name, open.first_line);
         let mut update_method = self.update_method;
         if self.failed && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
@@ -252,6 +253,15 @@ impl Grouper {
             warnings,
             warning_count,
         }
+    }
+}
+
+/// A position such as `scans.csv:12`, for the start of a warning.
+struct SourceLine<'a>(&'a str, u64);
+
+impl std::fmt::Display for SourceLine<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}:{}", self.0, self.1)
     }
 }
 

@@ -298,17 +298,10 @@ impl<'p> RecordStage<'p> {
             // Line splitting removed the CR of every CRLF. A file whose first line break is a
             // CR alone is split at every CR. So this CR has no line feed after it, and the
             // lines before the header end with LF or CRLF.
-            self.fatal = Some(
-                FatalError::carrier(
-                    "HEADER_INVALID",
-                    format!(
-                        "{}:{number}: the header row contains a carriage return (CR) without a line feed, but the lines before it end with LF or CRLF, so the CR does not end the header: use one kind of line break in the whole file",
-                        self.source_name
-                    ),
-                )
-                .with("source", self.source_name.as_str())
-                .with("line", number),
-            );
+            self.fatal = Some(self.header_invalid(
+                number,
+                "the header row contains a carriage return (CR) without a line feed, but the lines before it end with LF or CRLF, so the CR does not end the header: use one kind of line break in the whole file",
+            ));
             return;
         }
         // A byte order mark left inside the text (a file saved with two of them) is not
@@ -319,17 +312,10 @@ impl<'p> RecordStage<'p> {
                 .map(|index| record.get(index).unwrap_or("").trim_matches(name_padding).to_string())
                 .collect(),
             _ => {
-                self.fatal = Some(
-                    FatalError::carrier(
-                        "HEADER_INVALID",
-                        format!(
-                            "{}:{number}: the header row opens a quote that is not closed on the same line; fix the header row, or set format.quote to the quote character the file uses",
-                            self.source_name
-                        ),
-                    )
-                    .with("source", self.source_name.as_str())
-                    .with("line", number),
-                );
+                self.fatal = Some(self.header_invalid(
+                    number,
+                    "the header row opens a quote that is not closed on the same line; fix the header row, or set format.quote to the quote character the file uses",
+                ));
                 return;
             }
         };
@@ -344,6 +330,13 @@ impl<'p> RecordStage<'p> {
             Ok(mapper) => self.mapper = Some(mapper),
             Err(error) => self.fatal = Some(error.with("source", self.source_name.as_str())),
         }
+    }
+
+    /// Returns the fatal error for a header row at `line` that cannot be read.
+    fn header_invalid(&self, line: u64, problem: &str) -> FatalError {
+        FatalError::carrier("HEADER_INVALID", format!("{}:{line}: {problem}", self.source_name))
+            .with("source", self.source_name.as_str())
+            .with("line", line)
     }
 
     /// Counts a mapped record and passes its event to the grouper; `line` is where the

@@ -344,7 +344,7 @@ async fn body_excerpt(response: reqwest::Response) -> String {
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
 
-/// The maximum wait passed on from `Retry-After`: one day. A server that asks for more,
+/// The maximum wait passed on from `Retry-After`: one day. A server that requests more,
 /// such as 10^20 seconds, most likely sent a wrong value, and the scheduled import would
 /// otherwise never run again.
 const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;

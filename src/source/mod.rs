@@ -24,7 +24,7 @@ pub struct Opened {
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
     /// How many times the HTTP body was gzip-compressed for the transfer, from its
     /// `Content-Encoding` header (`gzip, gzip` is 2). These layers are decompressed
-    /// whatever the profile's `compression` says, and then `compression` applies.
+    /// whatever the profile's `compression` is set to, and then `compression` applies.
     pub content_gzip_layers: usize,
     /// The URL that redirects led to, without its query, when it differs from `name`.
     pub redirected_to: Option<String>,

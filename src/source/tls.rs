@@ -76,10 +76,8 @@ pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
             "contains no certificate; it must contain one or more -----BEGIN CERTIFICATE----- blocks",
         ));
     }
-    Ok(CaFile {
-        certificates,
-        text: text.to_vec(),
-    })
+    // The block search for a later error skips a byte order mark by itself.
+    Ok(CaFile { certificates, text: bytes })
 }
 
 /// Returns the error for a `source.ca_file` whose certificates cannot be parsed, which
