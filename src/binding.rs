@@ -50,8 +50,7 @@ pub struct NativeProfile {
 impl NativeProfile {
     #[napi(constructor)]
     pub fn new(json: String) -> napi::Result<NativeProfile> {
-        let profile = profile::parse_profile(&json)
-            .map_err(|error| napi::Error::from_reason(error.to_string()))?;
+        let profile = profile::parse_profile(&json).map_err(|error| napi::Error::from_reason(error.to_string()))?;
         Ok(NativeProfile {
             profile: Arc::new(profile),
         })

@@ -36,7 +36,7 @@ impl TextDecoder {
             let start = out.len();
             let (result, read, replaced) = self.decoder.decode_to_string(rest, out, last);
             if replaced {
-                let finder = memchr::memmem::find_iter(out[start..].as_bytes(), "\u{FFFD}".as_bytes());
+                let finder = memchr::memmem::find_iter(&out.as_bytes()[start..], "\u{FFFD}".as_bytes());
                 self.replacements += finder.count() as u64;
             }
             rest = &rest[read..];

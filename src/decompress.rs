@@ -58,7 +58,10 @@ pub async fn wrap(
             };
             return Err(FatalError::carrier(
                 "GZIP_INVALID",
-                format!("{name} is not gzip: it starts with the bytes {} instead of 1f 8b; {advice}", first.join(" ")),
+                format!(
+                    "{name} is not gzip: it starts with the bytes {} instead of 1f 8b; {advice}",
+                    first.join(" ")
+                ),
             )
             .with("source", name));
         }
@@ -153,7 +156,15 @@ mod tests {
 
     async fn decompress(bytes: Vec<u8>) -> std::io::Result<String> {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(bytes));
-        let (mut reader, gzip) = wrap(reader, Compression::Auto, GzipClaim::Profile, "test.gz", |_| unreachable!()).await.unwrap();
+        let (mut reader, gzip) = wrap(
+            reader,
+            Compression::Auto,
+            GzipClaim::Profile,
+            "test.gz",
+            |_| unreachable!(),
+        )
+        .await
+        .unwrap();
         assert!(gzip);
         let mut text = String::new();
         reader.read_to_string(&mut text).await?;
@@ -195,7 +206,15 @@ mod tests {
     #[tokio::test]
     async fn forced_gzip_on_plain_text_is_an_error() {
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(b"TN;TS\n".to_vec()));
-        let Err(error) = wrap(reader, Compression::Gzip, GzipClaim::Profile, "scan.csv", |_| unreachable!()).await else {
+        let Err(error) = wrap(
+            reader,
+            Compression::Gzip,
+            GzipClaim::Profile,
+            "scan.csv",
+            |_| unreachable!(),
+        )
+        .await
+        else {
             panic!("plain text was accepted as gzip");
         };
         assert_eq!(error.code, "GZIP_INVALID");

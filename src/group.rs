@@ -238,9 +238,7 @@ impl Grouper {
             .iter()
             .rposition(|event| event.status != StandardizedStatus::UN)
             .unwrap_or(events.len() - 1);
-        let delivered = events
-            .iter()
-            .rposition(|event| event.status == StandardizedStatus::DE);
+        let delivered = events.iter().rposition(|event| event.status == StandardizedStatus::DE);
         Shipment {
             carrier_name: self.carrier_name.clone(),
             update_method,
@@ -326,10 +324,17 @@ mod tests {
         grouper.finish(&mut out);
         let shipments = shipments(out);
         assert_eq!(shipments.len(), 1);
-        let codes: Vec<_> = shipments[0].events.iter().map(|e| e.get(Text::EventCode).unwrap()).collect();
+        let codes: Vec<_> = shipments[0]
+            .events
+            .iter()
+            .map(|e| e.get(Text::EventCode).unwrap())
+            .collect();
         assert_eq!(codes, vec!["05", "13"]);
         assert_eq!(shipments[0].standardized_status_code(), StandardizedStatus::DE);
-        assert_eq!(shipments[0].actual_delivery_datetime(), shipments[0].events[1].get(Text::EventDatetime));
+        assert_eq!(
+            shipments[0].actual_delivery_datetime(),
+            shipments[0].events[1].get(Text::EventDatetime)
+        );
         assert_eq!(grouper.duplicates, 1);
     }
 
@@ -348,7 +353,10 @@ mod tests {
         let shipment = &shipments(out)[0];
         assert_eq!(shipment.warnings.len(), MAX_WARNINGS + 1);
         assert_eq!(shipment.warnings[MAX_WARNINGS - 1], "warning 49");
-        assert_eq!(shipment.warnings[MAX_WARNINGS], "22 more warnings for this shipment were left out");
+        assert_eq!(
+            shipment.warnings[MAX_WARNINGS],
+            "22 more warnings for this shipment were left out"
+        );
         assert_eq!(shipment.warning_count, 72);
     }
 
@@ -387,8 +395,14 @@ mod tests {
         grouper.push(event("C", 4, "x", StandardizedStatus::IT), 5, &mut out);
         assert_eq!(out.len(), 1);
         grouper.finish(&mut out);
-        let numbers: Vec<_> = shipments(out).iter().map(|s| (s.tracking_number().to_string(), s.events.len())).collect();
-        assert_eq!(numbers, vec![("A".to_string(), 2), ("B".to_string(), 1), ("C".to_string(), 1)]);
+        let numbers: Vec<_> = shipments(out)
+            .iter()
+            .map(|s| (s.tracking_number().to_string(), s.events.len()))
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![("A".to_string(), 2), ("B".to_string(), 1), ("C".to_string(), 1)]
+        );
     }
 
     #[test]
@@ -400,7 +414,11 @@ mod tests {
         grouper.finish(&mut out);
         let shipment = &shipments(out)[0];
         assert_eq!(shipment.update_method, UpdateMethod::Append);
-        assert!(shipment.warnings[0].contains("may be incomplete"), "{:?}", shipment.warnings);
+        assert!(
+            shipment.warnings[0].contains("may be incomplete"),
+            "{:?}",
+            shipment.warnings
+        );
     }
 
     #[test]
@@ -412,12 +430,23 @@ mod tests {
         grouper.push(event("A", 3, "y", StandardizedStatus::IT), 4, &mut out);
         grouper.finish(&mut out);
         let shipments = shipments(out);
-        let methods: Vec<_> = shipments.iter().map(|s| (s.tracking_number(), s.update_method)).collect();
+        let methods: Vec<_> = shipments
+            .iter()
+            .map(|s| (s.tracking_number(), s.update_method))
+            .collect();
         assert_eq!(
             methods,
-            vec![("A", UpdateMethod::Replace), ("B", UpdateMethod::Replace), ("A", UpdateMethod::Append)]
+            vec![
+                ("A", UpdateMethod::Replace),
+                ("B", UpdateMethod::Replace),
+                ("A", UpdateMethod::Append)
+            ]
         );
-        assert!(shipments[2].warnings[0].starts_with("test.csv:4: tracking number A appeared again"), "{:?}", shipments[2].warnings);
+        assert!(
+            shipments[2].warnings[0].starts_with("test.csv:4: tracking number A appeared again"),
+            "{:?}",
+            shipments[2].warnings
+        );
     }
 
     #[test]
@@ -426,7 +455,11 @@ mod tests {
         let mut out = Vec::new();
         for second in 0..2500 {
             // One record per line after a header on line 1.
-            grouper.push(event("A", second, "20", StandardizedStatus::IT), second as u64 + 2, &mut out);
+            grouper.push(
+                event("A", second, "20", StandardizedStatus::IT),
+                second as u64 + 2,
+                &mut out,
+            );
         }
         grouper.finish(&mut out);
         let parts = shipments(out);
@@ -434,12 +467,35 @@ mod tests {
         let sizes: Vec<usize> = parts.iter().map(|part| part.events.len()).collect();
         assert_eq!(sizes, vec![1000, 1000, 500]);
         let methods: Vec<UpdateMethod> = parts.iter().map(|part| part.update_method).collect();
-        assert_eq!(methods, vec![UpdateMethod::Replace, UpdateMethod::Append, UpdateMethod::Append]);
-        assert!(parts[0].warnings[0].starts_with("test.csv:2: tracking number A has more than"), "{:?}", parts[0].warnings);
-        assert!(parts[0].warnings[0].contains("this is part 1"), "{:?}", parts[0].warnings);
-        assert!(parts[1].warnings[0].starts_with("test.csv:1002: "), "{:?}", parts[1].warnings);
-        assert!(parts[2].warnings[0].starts_with("test.csv:2002: "), "{:?}", parts[2].warnings);
-        assert!(parts[2].warnings[0].contains("this is part 3 and is sent with update_method append"), "{:?}", parts[2].warnings);
+        assert_eq!(
+            methods,
+            vec![UpdateMethod::Replace, UpdateMethod::Append, UpdateMethod::Append]
+        );
+        assert!(
+            parts[0].warnings[0].starts_with("test.csv:2: tracking number A has more than"),
+            "{:?}",
+            parts[0].warnings
+        );
+        assert!(
+            parts[0].warnings[0].contains("this is part 1"),
+            "{:?}",
+            parts[0].warnings
+        );
+        assert!(
+            parts[1].warnings[0].starts_with("test.csv:1002: "),
+            "{:?}",
+            parts[1].warnings
+        );
+        assert!(
+            parts[2].warnings[0].starts_with("test.csv:2002: "),
+            "{:?}",
+            parts[2].warnings
+        );
+        assert!(
+            parts[2].warnings[0].contains("this is part 3 and is sent with update_method append"),
+            "{:?}",
+            parts[2].warnings
+        );
         assert_eq!(parts[1].events[0].timestamp.as_second(), 1_650_001_000);
     }
 }

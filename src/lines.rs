@@ -260,11 +260,25 @@ mod tests {
         let mut lines = Vec::new();
         let mut push = |buffer: &mut LineBuffer, text: &str| {
             buffer.text.push_str(text);
-            buffer.split(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+            buffer.split(|line| {
+                lines.push((
+                    line.text.to_string(),
+                    line.number,
+                    line.too_long,
+                    line.bare_carriage_returns,
+                ))
+            });
         };
         push(&mut buffer, &head);
         push(&mut buffer, "b\rc");
-        buffer.finish(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+        buffer.finish(|line| {
+            lines.push((
+                line.text.to_string(),
+                line.number,
+                line.too_long,
+                line.bare_carriage_returns,
+            ))
+        });
         assert_eq!(
             lines,
             vec![
@@ -284,12 +298,18 @@ mod tests {
                 // The first chunk ends right after the first byte of the line break.
                 let mut buffer = LineBuffer::new();
                 let mut lengths = Vec::new();
-                buffer.text.push_str(&format!("a{line_break}{line}{}", &line_break[..1]));
+                buffer
+                    .text
+                    .push_str(&format!("a{line_break}{line}{}", &line_break[..1]));
                 buffer.split(|line| lengths.push((line.text.len(), line.too_long)));
                 buffer.text.push_str(&format!("{}b{line_break}", &line_break[1..]));
                 buffer.split(|line| lengths.push((line.text.len(), line.too_long)));
                 buffer.finish(|line| lengths.push((line.text.len(), line.too_long)));
-                assert_eq!(lengths, [(1, false), (MAX_LINE, false), (1, false)], "{line_break:?} {prefix:?}");
+                assert_eq!(
+                    lengths,
+                    [(1, false), (MAX_LINE, false), (1, false)],
+                    "{line_break:?} {prefix:?}"
+                );
             }
         }
     }
@@ -327,11 +347,23 @@ mod tests {
         for chunk in input.as_bytes().chunks(64 * 1024) {
             buffer.text.push_str(std::str::from_utf8(chunk).unwrap());
             buffer.split(|line| {
-                lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns))
+                lines.push((
+                    line.text.to_string(),
+                    line.number,
+                    line.too_long,
+                    line.bare_carriage_returns,
+                ))
             });
             assert!(buffer.text.len() <= MAX_LINE + 64 * 1024);
         }
-        buffer.finish(|line| lines.push((line.text.to_string(), line.number, line.too_long, line.bare_carriage_returns)));
+        buffer.finish(|line| {
+            lines.push((
+                line.text.to_string(),
+                line.number,
+                line.too_long,
+                line.bare_carriage_returns,
+            ))
+        });
         let x64 = "x".repeat(64);
         assert_eq!(
             lines,

@@ -146,9 +146,10 @@ impl Event {
 
     /// Returns the event's text buffer and each field's byte range in it (`None` if unset).
     pub fn text_and_spans(&self) -> (&str, impl Iterator<Item = Option<(usize, usize)>> + '_) {
-        let spans = self.spans.iter().map(|&(start, end)| {
-            (start != u32::MAX).then_some((start as usize, end as usize))
-        });
+        let spans = self
+            .spans
+            .iter()
+            .map(|&(start, end)| (start != u32::MAX).then_some((start as usize, end as usize)));
         (&self.text, spans)
     }
 
@@ -157,9 +158,15 @@ impl Event {
     pub fn same_scan(&self, other: &Event) -> bool {
         self.timestamp == other.timestamp
             && self.in_gap == other.in_gap
-            && [Text::EventCode, Text::City, Text::State, Text::PostalCode, Text::Country]
-                .iter()
-                .all(|field| self.get(*field) == other.get(*field))
+            && [
+                Text::EventCode,
+                Text::City,
+                Text::State,
+                Text::PostalCode,
+                Text::Country,
+            ]
+            .iter()
+            .all(|field| self.get(*field) == other.get(*field))
     }
 }
 

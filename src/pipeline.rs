@@ -101,7 +101,14 @@ async fn produce(
         None => source::resolve(&profile.source, &job.metadata)?,
     };
     let overridden = job.source_override.is_some();
-    let opened = source::open(&location, &profile.source, &job.metadata, bytes_read.clone(), overridden).await?;
+    let opened = source::open(
+        &location,
+        &profile.source,
+        &job.metadata,
+        bytes_read.clone(),
+        overridden,
+    )
+    .await?;
     let name = opened.name.clone();
     let redirected_to = opened.redirected_to.clone();
     let mut reader = opened.reader;
@@ -110,7 +117,10 @@ async fn produce(
     // decompressed twice, once here and once by `compression`.
     for _ in 0..opened.content_gzip_layers {
         let claim = GzipClaim::ContentEncoding;
-        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| read_failed(&name, redirected_to.as_deref(), error, gzip, 0)).await?;
+        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| {
+            read_failed(&name, redirected_to.as_deref(), error, gzip, 0)
+        })
+        .await?;
         gzip = true;
     }
     // With transfer layers, "gzip" is already met, so the file is decompressed again only
@@ -119,8 +129,10 @@ async fn produce(
         Compression::Gzip if gzip => Compression::Auto,
         compression => compression,
     };
-    let (mut reader, file_gzip) =
-        decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| read_failed(&name, redirected_to.as_deref(), error, gzip, 0)).await?;
+    let (mut reader, file_gzip) = decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| {
+        read_failed(&name, redirected_to.as_deref(), error, gzip, 0)
+    })
+    .await?;
     let gzip = gzip || file_gzip;
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name, job.batch_items)?;
@@ -153,7 +165,13 @@ async fn produce(
                 chunk.truncate(read);
                 Input::Bytes(chunk)
             }
-            Err(error) => Input::Failed(read_failed(&name, redirected_to.as_deref(), error, gzip, decompressed_bytes)),
+            Err(error) => Input::Failed(read_failed(
+                &name,
+                redirected_to.as_deref(),
+                error,
+                gzip,
+                decompressed_bytes,
+            )),
         };
         let more = matches!(input, Input::Bytes(_));
         if input_sender.send(input).await.is_err() || !more {
@@ -386,7 +404,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn panic_while_mapping_is_a_bad_record() {
-        let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\n{PANIC_IN_MAPPING_FOR_TESTS};2024-01-02 11:00;1\nC;2024-01-02 13:00;1\n");
+        let text = format!(
+            "tn;dt;code\nA;2024-01-02 10:00;1\n{PANIC_IN_MAPPING_FOR_TESTS};2024-01-02 11:00;1\nC;2024-01-02 13:00;1\n"
+        );
         let (items, summary, error) = import_text("mapping-panic", &text).await;
 
         assert!(error.is_none(), "{error:?}");
@@ -406,7 +426,15 @@ mod tests {
         let error = error.expect("a panic is reported as an error");
         assert_eq!(error.status_code(), 500);
         assert_eq!(error.code, "INTERNAL");
-        assert!(error.message.contains("a test asked for a panic at line 5"), "{}", error.message);
-        assert!(error.message.contains("the events parsed before it were yielded"), "{}", error.message);
+        assert!(
+            error.message.contains("a test asked for a panic at line 5"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("the events parsed before it were yielded"),
+            "{}",
+            error.message
+        );
     }
 }

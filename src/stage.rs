@@ -281,9 +281,12 @@ impl<'p> RecordStage<'p> {
         );
         if self.mapper.is_none() {
             self.fatal = Some(
-                FatalError::carrier("HEADER_INVALID", format!("{message} It was expected to be the header row."))
-                    .with("source", self.source_name.as_str())
-                    .with("line", line.number),
+                FatalError::carrier(
+                    "HEADER_INVALID",
+                    format!("{message} It was expected to be the header row."),
+                )
+                .with("source", self.source_name.as_str())
+                .with("line", line.number),
             );
         } else {
             self.reject(message);
@@ -347,9 +350,13 @@ impl<'p> RecordStage<'p> {
             Ok(mut event) => {
                 if let Some(line) = self.replaced_line {
                     // Invalid UTF-8 is most often a Latin-1 file read with the default encoding.
-                    let is_utf8 = encoding_rs::Encoding::for_label(self.profile.encoding.as_bytes())
-                        == Some(encoding_rs::UTF_8);
-                    let latin1_hint = if is_utf8 { " (windows-1252 for Latin-1 files)" } else { "" };
+                    let is_utf8 =
+                        encoding_rs::Encoding::for_label(self.profile.encoding.as_bytes()) == Some(encoding_rs::UTF_8);
+                    let latin1_hint = if is_utf8 {
+                        " (windows-1252 for Latin-1 files)"
+                    } else {
+                        ""
+                    };
                     event.add_warning(format!(
                         "{}:{line}: the record contains bytes that are not valid {}, which were replaced by U+FFFD; set encoding to the file's real encoding{latin1_hint}",
                         self.source_name, self.profile.encoding

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use connect_tracking::error::FatalError;
 use connect_tracking::pipeline::{self, Job, Message, Summary};
 use connect_tracking::profile::parse_profile;
 use connect_tracking::source::Location;
-use connect_tracking::error::FatalError;
 use tokio::sync::mpsc;
 
 const DPD_FILE: &str = "__test__/fixtures/real/dpd-de_scaninfo_semicolon-header-double-trailing-sep.csv";
@@ -115,7 +115,9 @@ async fn dropped_consumer_stops_the_producer() {
     let job = Job {
         profile: Arc::new(profile),
         metadata: serde_json::Map::new(),
-        source_override: Some(Location::parse("__test__/fixtures/real/gls-at_pakstat_pipe-trailing-sep_mixed-codes.txt")),
+        source_override: Some(Location::parse(
+            "__test__/fixtures/real/gls-at_pakstat_pipe-trailing-sep_mixed-codes.txt",
+        )),
         batch_items: 1,
     };
     let (sender, mut receiver) = mpsc::channel(1);

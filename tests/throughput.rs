@@ -30,5 +30,8 @@ async fn producer_throughput() {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!("{records} records in {seconds:.3} s: {:.2} M records/s", records as f64 / seconds / 1e6);
+    println!(
+        "{records} records in {seconds:.3} s: {:.2} M records/s",
+        records as f64 / seconds / 1e6
+    );
 }

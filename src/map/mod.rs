@@ -198,7 +198,10 @@ fn header_hint(names: &[String]) -> String {
     let [only] = names else {
         return String::new();
     };
-    match [';', ',', '\t', '|'].into_iter().find(|candidate| only.contains(*candidate)) {
+    match [';', ',', '\t', '|']
+        .into_iter()
+        .find(|candidate| only.contains(*candidate))
+    {
         Some(candidate) => format!(
             ". The header was read as a single column although it contains {candidate:?}: check format.delimiter"
         ),
@@ -284,9 +287,8 @@ impl Mapper {
         let expected_fields = (delimited && !columns.names.is_empty()).then_some(columns.names.len());
         Ok(Mapper {
             source_name: source_name.to_string(),
-            carrier_zone: TimeZone::get(&profile.time_zone).map_err(|error| {
-                FatalError::bad_request("PROFILE_INVALID", format!("time_zone: {error}"))
-            })?,
+            carrier_zone: TimeZone::get(&profile.time_zone)
+                .map_err(|error| FatalError::bad_request("PROFILE_INVALID", format!("time_zone: {error}")))?,
             zones: std::cell::RefCell::new(ZoneCache::default()),
             statuses: StatusTable::new(&profile.statuses),
             has_status_column: fields.event_code.is_some(),
@@ -458,7 +460,9 @@ impl Mapper {
             Err(problem) => Err(self.error(
                 record,
                 unterminated,
-                format!("tracking number {tracking_number}: invalid time_zone ({label}): {problem}; the record was skipped"),
+                format!(
+                    "tracking number {tracking_number}: invalid time_zone ({label}): {problem}; the record was skipped"
+                ),
             )),
         }
     }
@@ -564,7 +568,12 @@ impl Mapper {
     }
 
     /// Reads a decimal number; a decimal comma is accepted when there is no point.
-    fn number(&self, field: &Option<CompiledField>, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<f64> {
+    fn number(
+        &self,
+        field: &Option<CompiledField>,
+        record: &RecordView<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Option<f64> {
         let field = field.as_ref()?;
         let value = field.read(record)?;
         let normalized: Cow<'_, str> = if value.contains(',') && !value.contains('.') {
@@ -601,7 +610,13 @@ impl Mapper {
         let (latitude, longitude) = (latitude?, longitude?);
         let mut out_of_range = Vec::new();
         // Exponent notation keeps a value such as 1e300 from filling the message.
-        let show = |value: f64| if value.abs() >= 1e21 { format!("{value:e}") } else { format!("{value}") };
+        let show = |value: f64| {
+            if value.abs() >= 1e21 {
+                format!("{value:e}")
+            } else {
+                format!("{value}")
+            }
+        };
         if !(-90.0..=90.0).contains(&latitude) {
             out_of_range.push(format!("latitude {} is outside -90 to 90", show(latitude)));
         }

@@ -51,7 +51,10 @@ mod tests {
         )
         .unwrap();
         let table = StatusTable::new(&entries);
-        assert_eq!(table.lookup("N25"), Some((StandardizedStatus::AT, Some("First notice left"))));
+        assert_eq!(
+            table.lookup("N25"),
+            Some((StandardizedStatus::AT, Some("First notice left")))
+        );
         assert_eq!(table.lookup("N68"), Some((StandardizedStatus::EX, None)));
         assert_eq!(table.lookup("N05"), Some((StandardizedStatus::AT, None)));
         assert_eq!(table.lookup("S00"), Some((StandardizedStatus::DE, None)));

@@ -223,10 +223,7 @@ impl FixedLayout {
         if second == 60 {
             second = 59;
         }
-        Some(
-            DateTime::new(year, month, day, hour, minute, second, 0)
-                .map_err(|error| error.to_string()),
-        )
+        Some(DateTime::new(year, month, day, hour, minute, second, 0).map_err(|error| error.to_string()))
     }
 }
 
@@ -351,7 +348,9 @@ fn check_offset(seconds: i32) -> Result<(), String> {
 fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
     let ambiguous = zone.to_ambiguous_timestamp(local);
     let in_gap = matches!(ambiguous.offset(), AmbiguousOffset::Gap { .. });
-    let timestamp = ambiguous.compatible().map_err(|error| conversion_failed(local, &error))?;
+    let timestamp = ambiguous
+        .compatible()
+        .map_err(|error| conversion_failed(local, &error))?;
     let offset = zone.to_offset(timestamp);
     check_offset(offset.seconds())?;
     Ok(Stamp {
@@ -410,7 +409,9 @@ pub fn parse_zone(value: &str) -> Result<TimeZone, String> {
         let hours: i32 = hours.parse().map_err(|_| invalid())?;
         let minutes: i32 = minutes.parse().map_err(|_| invalid())?;
         if hours > 23 || minutes > 59 {
-            return Err(format!("`{value}` is not a valid UTC offset: hours must be 00 to 23 and minutes 00 to 59"));
+            return Err(format!(
+                "`{value}` is not a valid UTC offset: hours must be 00 to 23 and minutes 00 to 59"
+            ));
         }
         let sign = if value.starts_with('-') { -1 } else { 1 };
         let offset = Offset::from_seconds(sign * (hours * 3600 + minutes * 60))
@@ -418,7 +419,9 @@ pub fn parse_zone(value: &str) -> Result<TimeZone, String> {
         return Ok(TimeZone::fixed(offset));
     }
     if NOT_PLACE_ZONES.iter().any(|name| name.eq_ignore_ascii_case(value)) {
-        return Err(format!("`{value}` is not the time zone of a place; use an IANA name such as Europe/Berlin or a UTC offset"));
+        return Err(format!(
+            "`{value}` is not the time zone of a place; use an IANA name such as Europe/Berlin or a UTC offset"
+        ));
     }
     TimeZone::get(value).map_err(|_| format!("`{value}` is neither an IANA time zone name nor a UTC offset"))
 }
@@ -456,9 +459,13 @@ mod tests {
     #[test]
     fn second_format_takes_date_only_values() {
         let parser = TimeParser::new(&["%d%m%Y %H%M".to_string(), "%d%m%Y".to_string()]);
-        let stamp = parser.parse("12052021", &TimeZone::get("Europe/Rome").unwrap()).unwrap();
+        let stamp = parser
+            .parse("12052021", &TimeZone::get("Europe/Rome").unwrap())
+            .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2021-05-11T22:00:00Z");
-        let stamp = parser.parse("12052021 0957", &TimeZone::get("Europe/Rome").unwrap()).unwrap();
+        let stamp = parser
+            .parse("12052021 0957", &TimeZone::get("Europe/Rome").unwrap())
+            .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2021-05-12T07:57:00Z");
     }
 
@@ -485,10 +492,18 @@ mod tests {
         let short = TimeParser::new(&["%d %b %Y".to_string()]);
         let full = TimeParser::new(&["%d %B %Y".to_string()]);
         for value in ["01 Jan 2024", "01 jan 2024", "01 JAN 2024"] {
-            assert_eq!(short.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(), "2024-01-01T00:00:00Z", "{value}");
+            assert_eq!(
+                short.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(),
+                "2024-01-01T00:00:00Z",
+                "{value}"
+            );
         }
         for value in ["01 January 2024", "01 JANUARY 2024"] {
-            assert_eq!(full.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(), "2024-01-01T00:00:00Z", "{value}");
+            assert_eq!(
+                full.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(),
+                "2024-01-01T00:00:00Z",
+                "{value}"
+            );
         }
         assert!(short.parse("01 January 2024", &TimeZone::UTC).is_err());
         assert!(full.parse("01 Jan 2024", &TimeZone::UTC).is_err());
@@ -497,16 +512,25 @@ mod tests {
     #[test]
     fn zone_name_in_value_wins() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S %Q".to_string()]);
-        let stamp = parser.parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC).unwrap();
+        let stamp = parser
+            .parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC)
+            .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2024-01-02T08:04:05Z");
         assert_eq!(stamp.local_rfc3339(), "2024-01-02T03:04:05-05:00");
         let stamp = parser.parse("2024-01-02 03:04:05 +0530", &TimeZone::UTC).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2024-01-01T21:34:05Z");
-        let gap = parser.parse("2024-03-10 02:30:00 America/New_York", &TimeZone::UTC).unwrap();
+        let gap = parser
+            .parse("2024-03-10 02:30:00 America/New_York", &TimeZone::UTC)
+            .unwrap();
         assert!(gap.in_gap);
-        assert_eq!(gap.zone_in_value.as_ref().and_then(TimeZone::iana_name), Some("America/New_York"));
+        assert_eq!(
+            gap.zone_in_value.as_ref().and_then(TimeZone::iana_name),
+            Some("America/New_York")
+        );
         assert_eq!(gap.utc_rfc3339(), "2024-03-10T07:30:00Z");
-        let error = parser.parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC).unwrap_err();
+        let error = parser
+            .parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC)
+            .unwrap_err();
         assert!(error.contains("Mars/Base"), "{error}");
     }
 
@@ -520,13 +544,25 @@ mod tests {
     #[test]
     fn years_outside_four_digits_are_errors() {
         let dashed = TimeParser::new(&["%Y-%m-%d %H:%M".to_string()]);
-        assert_eq!(dashed.parse("-001-01-02 10:00", &TimeZone::UTC).unwrap_err(), "the year -1 is outside 1 to 9999");
+        assert_eq!(
+            dashed.parse("-001-01-02 10:00", &TimeZone::UTC).unwrap_err(),
+            "the year -1 is outside 1 to 9999"
+        );
         let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        assert_eq!(packed.parse("00000102100000", &TimeZone::UTC).unwrap_err(), "the year 0 is outside 1 to 9999");
+        assert_eq!(
+            packed.parse("00000102100000", &TimeZone::UTC).unwrap_err(),
+            "the year 0 is outside 1 to 9999"
+        );
         // Local year 1 at UTC+01:00 is year 0 in UTC half an hour earlier.
         let east = TimeZone::fixed(Offset::constant(1));
-        assert_eq!(packed.parse("00010101003000", &east).unwrap_err(), "the year 0 is outside 1 to 9999");
-        assert_eq!(packed.parse("99991230120000", &TimeZone::UTC).unwrap().utc_rfc3339(), "9999-12-30T12:00:00Z");
+        assert_eq!(
+            packed.parse("00010101003000", &east).unwrap_err(),
+            "the year 0 is outside 1 to 9999"
+        );
+        assert_eq!(
+            packed.parse("99991230120000", &TimeZone::UTC).unwrap().utc_rfc3339(),
+            "9999-12-30T12:00:00Z"
+        );
         assert_eq!(
             packed.parse("99991231235959", &TimeZone::UTC).unwrap_err(),
             "the time is after 9999-12-30T22:00:00Z, the latest time that can be converted to UTC"
@@ -555,8 +591,12 @@ mod tests {
             check_format("%H:%M").unwrap_err(),
             "`%H:%M` cannot be read as a date and time: 2024-01-02 03:04:05 UTC written with it is \"03:04\", which it does not parse (date required to parse datetime: year required to parse date); use a format with the year, month and day, such as %Y-%m-%d %H:%M:%S"
         );
-        assert!(check_format("%s").unwrap_err().starts_with("`%s` cannot be read as a date and time"));
-        assert!(check_format("%Y-%m-%d %H:%M %Z").unwrap_err().starts_with("`%Y-%m-%d %H:%M %Z` cannot be read as a date and time"));
+        assert!(check_format("%s")
+            .unwrap_err()
+            .starts_with("`%s` cannot be read as a date and time"));
+        assert!(check_format("%Y-%m-%d %H:%M %Z")
+            .unwrap_err()
+            .starts_with("`%Y-%m-%d %H:%M %Z` cannot be read as a date and time"));
         assert!(check_format("").unwrap_err().starts_with("`` has no % directive"));
         assert!(check_format("abc").unwrap_err().starts_with("`abc` has no % directive"));
     }
@@ -574,19 +614,48 @@ mod tests {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M %z".to_string()]);
         assert!(parser.parse("2024-01-02 10:00 +2400", &berlin()).is_err());
         assert!(parser.parse("2024-01-02 10:00 -2530", &berlin()).is_err());
-        assert_eq!(parser.parse("2024-01-02 10:00 +2330", &berlin()).unwrap().offset_seconds, 84600);
+        assert_eq!(
+            parser
+                .parse("2024-01-02 10:00 +2330", &berlin())
+                .unwrap()
+                .offset_seconds,
+            84600
+        );
     }
 
     #[test]
     fn zone_values() {
         let mut cache = ZoneCache::default();
-        assert_eq!(cache.get("+0530").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), 19800);
-        assert_eq!(cache.get("-05:00").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), -18000);
+        assert_eq!(
+            cache.get("+0530").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(),
+            19800
+        );
+        assert_eq!(
+            cache.get("-05:00").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(),
+            -18000
+        );
         assert!(cache.get("America/Chicago").is_ok());
         assert!(cache.get("Mars/Base").is_err());
         assert!(cache.get("+5").is_err());
-        assert_eq!(cache.get("-23:59").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(), -86340);
-        for invalid in ["+1é1", "-é", "+01:é", "+24:00", "+2500", "-2400", "+0099", "+0:30:0", "+02:", "+02:3", "+0a", "localtime", "Factory"] {
+        assert_eq!(
+            cache.get("-23:59").unwrap().to_offset(Timestamp::UNIX_EPOCH).seconds(),
+            -86340
+        );
+        for invalid in [
+            "+1é1",
+            "-é",
+            "+01:é",
+            "+24:00",
+            "+2500",
+            "-2400",
+            "+0099",
+            "+0:30:0",
+            "+02:",
+            "+02:3",
+            "+0a",
+            "localtime",
+            "Factory",
+        ] {
             assert!(cache.get(invalid).is_err(), "{invalid}");
         }
     }

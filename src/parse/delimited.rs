@@ -12,9 +12,14 @@ pub enum Parsed<'a> {
     /// A quoted field continues on the next line.
     NeedMore,
     /// A quote is still open at the end of the line (or of the file).
-    UnterminatedQuote { line: u64, column: usize },
+    UnterminatedQuote {
+        line: u64,
+        column: usize,
+    },
     /// A record whose quoted field spans lines grew past `MAX_MULTILINE_RECORD`.
-    RecordTooLong { line: u64 },
+    RecordTooLong {
+        line: u64,
+    },
 }
 
 pub struct DelimitedParser {
@@ -94,7 +99,14 @@ impl DelimitedParser {
 
         self.scratch.clear();
         self.ranges.clear();
-        match split_from(self.delimiter, self.quote, line, None, &mut self.scratch, &mut self.ranges) {
+        match split_from(
+            self.delimiter,
+            self.quote,
+            line,
+            None,
+            &mut self.scratch,
+            &mut self.ranges,
+        ) {
             Ok(()) => Parsed::Record(RecordView {
                 text: &self.scratch,
                 ranges: &self.ranges,
@@ -201,11 +213,7 @@ mod tests {
 
     fn fields(parser: &mut DelimitedParser, line: &str) -> Option<Vec<String>> {
         match parser.push_line(line, 7) {
-            Parsed::Record(record) => Some(
-                (0..record.len())
-                    .map(|i| record.get(i).unwrap().to_string())
-                    .collect(),
-            ),
+            Parsed::Record(record) => Some((0..record.len()).map(|i| record.get(i).unwrap().to_string()).collect()),
             _ => None,
         }
     }
@@ -281,7 +289,10 @@ mod tests {
             let second_length = MAX_MULTILINE_RECORD + extra - first.len() - 1;
             let second = format!("{}\"", "b".repeat(second_length - 1));
             assert!(matches!(parser.push_line(&first, 1), Parsed::NeedMore));
-            describe(parser.push_line(&second, 2)).chars().take(20).collect::<String>()
+            describe(parser.push_line(&second, 2))
+                .chars()
+                .take(20)
+                .collect::<String>()
         };
         assert_eq!(outcome(0), "record from line 1: ");
         assert_eq!(outcome(1), "too long from line 1");
@@ -340,7 +351,11 @@ mod tests {
         let pieces = ["\"", "\"\"", ";", "a", "b;", "\";\""];
         for _ in 0..20_000 {
             let lines: Vec<String> = (0..1 + next(6))
-                .map(|_| (0..next(6)).map(|_| pieces[next(pieces.len() as u64) as usize]).collect())
+                .map(|_| {
+                    (0..next(6))
+                        .map(|_| pieces[next(pieces.len() as u64) as usize])
+                        .collect()
+                })
                 .collect();
             let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
             let mut parser = DelimitedParser::new(b';', Some(b'"'), true);

@@ -18,9 +18,7 @@ pub struct RecordView<'a> {
 impl<'a> RecordView<'a> {
     /// Returns field `index`, or `None` when the record has fewer fields.
     pub fn get(&self, index: usize) -> Option<&'a str> {
-        self.ranges
-            .get(index)
-            .map(|&(start, end)| &self.text[start..end])
+        self.ranges.get(index).map(|&(start, end)| &self.text[start..end])
     }
 
     pub fn len(&self) -> usize {

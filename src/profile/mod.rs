@@ -170,9 +170,7 @@ impl<'de> Visitor<'de> for FormatVisitor {
         while let Some((key, value)) = map.next_entry::<String, Value>()? {
             object.insert(key, value);
         }
-        let format_type = object
-            .remove("type")
-            .ok_or_else(|| de::Error::missing_field("type"))?;
+        let format_type = object.remove("type").ok_or_else(|| de::Error::missing_field("type"))?;
         let format_type = FormatType::deserialize(format_type).map_err(de::Error::custom)?;
         let rest = Value::Object(object);
         match format_type {
@@ -227,9 +225,7 @@ pub struct FixedWidthFormat {
     pub record_length: Option<usize>,
 }
 
-fn column_ranges<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, [usize; 2]>, D::Error> {
+fn column_ranges<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, [usize; 2]>, D::Error> {
     let ranges = BTreeMap::<String, ColumnRange>::deserialize(deserializer)?;
     Ok(ranges.into_iter().map(|(name, range)| (name, range.0)).collect())
 }
@@ -486,7 +482,9 @@ impl<'de> Visitor<'de> for StatusEntryVisitor {
     type Value = StatusEntry;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(r#"a Connect status such as "DE", or an object such as {"status": "DE", "description": "Delivered"}"#)
+        f.write_str(
+            r#"a Connect status such as "DE", or an object such as {"status": "DE", "description": "Delivered"}"#,
+        )
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<StatusEntry, E> {
@@ -580,7 +578,10 @@ impl<'de> Visitor<'de> for StandardizedStatusVisitor {
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<StandardizedStatus, E> {
-        if let Some(status) = StandardizedStatus::ALL.into_iter().find(|status| status.as_str() == value) {
+        if let Some(status) = StandardizedStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+        {
             return Ok(status);
         }
         let hint = if StandardizedStatus::ALL
@@ -602,7 +603,10 @@ impl<'de> Visitor<'de> for StandardizedStatusVisitor {
 #[serde(deny_unknown_fields)]
 pub struct Grouping {
     /// How many shipments wait in memory for more events before the oldest is yielded.
-    #[serde(default = "default_max_open_shipments", deserialize_with = "deserialize_positive_count")]
+    #[serde(
+        default = "default_max_open_shipments",
+        deserialize_with = "deserialize_positive_count"
+    )]
     pub max_open_shipments: usize,
     /// Whether an event repeated within a shipment is yielded once.
     #[serde(default = "default_true")]

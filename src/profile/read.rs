@@ -284,7 +284,9 @@ impl<'de> Deserializer<'de> for ValueReader<'_, 'de> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
         match self.value {
-            Value::Bool(value) => visitor.visit_bool(*value).map_err(|error: ReadError| error.at(self.path)),
+            Value::Bool(value) => visitor
+                .visit_bool(*value)
+                .map_err(|error: ReadError| error.at(self.path)),
             _ => Err(self.mismatch("true or false")),
         }
     }
@@ -299,7 +301,11 @@ impl<'de> Deserializer<'de> for ValueReader<'_, 'de> {
             None => {
                 let value = number.as_f64().unwrap_or_default();
                 let message = if value > 0.0 && value.fract() == 0.0 {
-                    format!("must be a whole number from 0 to {}, not {}", u64::MAX, format_number(value))
+                    format!(
+                        "must be a whole number from 0 to {}, not {}",
+                        u64::MAX,
+                        format_number(value)
+                    )
                 } else {
                     format!("must be a whole number >= 0, not {}", describe_value(self.value))
                 };
@@ -335,7 +341,9 @@ impl<'de> Deserializer<'de> for ValueReader<'_, 'de> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
         match self.value {
-            Value::String(text) => visitor.visit_borrowed_str(text).map_err(|error: ReadError| error.at(self.path)),
+            Value::String(text) => visitor
+                .visit_borrowed_str(text)
+                .map_err(|error: ReadError| error.at(self.path)),
             _ => Err(self.mismatch("text")),
         }
     }

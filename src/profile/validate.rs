@@ -7,8 +7,8 @@
 use std::fmt;
 
 use super::read::{format_number, quote_text, read_profile};
-use crate::map::time::NOT_PLACE_ZONES;
 use super::{ColumnRef, FieldOptions, FieldSpec, Format, Profile};
+use crate::map::time::NOT_PLACE_ZONES;
 
 /// An invalid profile: one line per problem, each naming the JSON path.
 #[derive(Debug, Clone)]
@@ -67,7 +67,6 @@ pub fn parse_profile(json: &str) -> Result<Profile, ProfileError> {
     }
 }
 
-
 fn push(problems: &mut Vec<Problem>, path: &str, message: impl Into<String>) {
     problems.push(Problem {
         path: path.to_string(),
@@ -77,16 +76,20 @@ fn push(problems: &mut Vec<Problem>, path: &str, message: impl Into<String>) {
 
 /// Headers that describe the message framing or the connection, which the HTTP client
 /// sets itself.
-const CLIENT_HEADERS: [&str; 7] = ["Connection", "Content-Length", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"];
+const CLIENT_HEADERS: [&str; 7] = [
+    "Connection",
+    "Content-Length",
+    "Keep-Alive",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+];
 
 fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
     let source = &profile.source;
     match (&source.path, &source.url) {
-        (Some(_), Some(_)) => push(
-            problems,
-            "source",
-            "set either `path` or `url`, not both",
-        ),
+        (Some(_), Some(_)) => push(problems, "source", "set either `path` or `url`, not both"),
         (None, None) => push(
             problems,
             "source",
@@ -104,16 +107,9 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
                 Ok(parsed) => push(
                     problems,
                     "source.url",
-                    format!(
-                        "scheme `{}` is not supported; use http or https",
-                        parsed.scheme()
-                    ),
+                    format!("scheme `{}` is not supported; use http or https", parsed.scheme()),
                 ),
-                Err(error) => push(
-                    problems,
-                    "source.url",
-                    format!("`{url}` is not a valid URL: {error}"),
-                ),
+                Err(error) => push(problems, "source.url", format!("`{url}` is not a valid URL: {error}")),
             }
         }
     }
@@ -131,12 +127,19 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
     for (name, value) in &source.headers {
         let path = format!("source.headers.{name}");
         if name.is_empty() {
-            push(problems, &path, "a header name is empty; give the name, such as X-Api-Key");
+            push(
+                problems,
+                &path,
+                "a header name is empty; give the name, such as X-Api-Key",
+            );
         } else if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             push(
                 problems,
                 &path,
-                format!("`{}` is not a valid HTTP header name; use letters, digits and `-`", quote_text(name)),
+                format!(
+                    "`{}` is not a valid HTTP header name; use letters, digits and `-`",
+                    quote_text(name)
+                ),
             );
         } else if CLIENT_HEADERS.iter().any(|managed| managed.eq_ignore_ascii_case(name)) {
             // A Content-Length on a GET without a body, for one, makes a server wait for
@@ -144,11 +147,17 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
             push(
                 problems,
                 &path,
-                format!("`{name}` is set by the HTTP client, because it frames the message or the connection; remove it"),
+                format!(
+                    "`{name}` is set by the HTTP client, because it frames the message or the connection; remove it"
+                ),
             );
         }
         if value.contains(['\r', '\n']) {
-            push(problems, &path, "contains a line break, which an HTTP header value cannot hold; remove it");
+            push(
+                problems,
+                &path,
+                "contains a line break, which an HTTP header value cannot hold; remove it",
+            );
         } else if value.contains(crate::source::template::is_header_control) {
             push(
                 problems,
@@ -260,7 +269,6 @@ fn check_encoding(profile: &Profile, problems: &mut Vec<Problem>) {
     );
 }
 
-
 fn check_time_zone(profile: &Profile, problems: &mut Vec<Problem>) {
     let name = profile.time_zone.as_str();
     let advice = "use an IANA name such as Europe/Berlin or UTC";
@@ -299,9 +307,15 @@ fn describe_bad_character(value: &str, role: &str) -> String {
     } else if value == "\n" || value == "\r" {
         format!("a line break cannot be the {role}")
     } else if count == 1 {
-        format!("`{}` is not an ASCII character, so it cannot be the {role}", quote_text(value))
+        format!(
+            "`{}` is not an ASCII character, so it cannot be the {role}",
+            quote_text(value)
+        )
     } else {
-        format!("`{}` is {count} characters, but the {role} is one character", quote_text(value))
+        format!(
+            "`{}` is {count} characters, but the {role} is one character",
+            quote_text(value)
+        )
     }
 }
 
@@ -384,11 +398,7 @@ fn check_unique<'a>(names: impl Iterator<Item = &'a str>, path: &str, problems: 
 }
 
 /// The date-time fields, which need `format` or `formats`.
-const DATETIME_FIELDS: [&str; 3] = [
-    "event_datetime",
-    "shipped_datetime",
-    "estimated_delivery_datetime",
-];
+const DATETIME_FIELDS: [&str; 3] = ["event_datetime", "shipped_datetime", "estimated_delivery_datetime"];
 
 fn check_fields(profile: &Profile, problems: &mut Vec<Problem>) {
     for (name, spec) in profile.fields.iter() {
@@ -397,13 +407,7 @@ fn check_fields(profile: &Profile, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_field(
-    profile: &Profile,
-    name: &str,
-    spec: &FieldSpec,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) {
+fn check_field(profile: &Profile, name: &str, spec: &FieldSpec, path: &str, problems: &mut Vec<Problem>) {
     let options: FieldOptions = spec.options();
     let sources = [
         options.column.is_some(),
@@ -443,10 +447,7 @@ fn check_field(
         }
     }
 
-    let references = options
-        .column
-        .iter()
-        .chain(options.columns.iter().flatten());
+    let references = options.column.iter().chain(options.columns.iter().flatten());
     for column in references {
         check_column_ref(profile, column, &format!("{path}.column"), problems);
     }
@@ -497,7 +498,11 @@ fn check_field(
 fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems: &mut Vec<Problem>) {
     if let ColumnRef::Name(name) = column {
         if name.trim().is_empty() {
-            push(problems, path, "the column name is empty; give a column name or a 0-based column index");
+            push(
+                problems,
+                path,
+                "the column name is empty; give a column name or a 0-based column index",
+            );
             return;
         }
     }
@@ -519,7 +524,9 @@ fn check_column_ref(profile: &Profile, column: &ColumnRef, path: &str, problems:
         (Format::FixedWidth(_), ColumnRef::Index(index)) => push(
             problems,
             path,
-            format!("fixed-width columns are referenced by name, not by index {index}; name the range in format.columns"),
+            format!(
+                "fixed-width columns are referenced by name, not by index {index}; name the range in format.columns"
+            ),
         ),
         (Format::Delimited(format), ColumnRef::Name(name)) => {
             if format.header {
@@ -704,21 +711,32 @@ mod tests {
     #[test]
     fn unknown_top_level_field() {
         let message = only_problem(&with(|p| p["sourse"] = json!({})));
-        assert!(message.starts_with("sourse: unknown field `sourse`; expected one of `$schema`, "), "{message}");
+        assert!(
+            message.starts_with("sourse: unknown field `sourse`; expected one of `$schema`, "),
+            "{message}"
+        );
         assert!(message.contains("`source`"), "{message}");
     }
 
     #[test]
     fn unknown_field_in_status_object() {
-        let message = only_problem(&with(|p| p["statuses"] = json!({ "13": { "status": "DE", "desc": "x" } })));
-        assert_eq!(message, "statuses.13.desc: unknown field `desc`; expected one of `status`, `description`");
+        let message = only_problem(&with(|p| {
+            p["statuses"] = json!({ "13": { "status": "DE", "desc": "x" } })
+        }));
+        assert_eq!(
+            message,
+            "statuses.13.desc: unknown field `desc`; expected one of `status`, `description`"
+        );
     }
 
     #[test]
     fn unknown_field_of_other_format_type() {
-        let message = only_problem(&with(|p| {
-            p["format"] = json!({ "type": "fixed-width", "delimiter": ";", "columns": { "PARCELNO": [0, 14] } })
-        }));
+        let message =
+            only_problem(&with(
+                |p| {
+                    p["format"] = json!({ "type": "fixed-width", "delimiter": ";", "columns": { "PARCELNO": [0, 14] } })
+                },
+            ));
         assert_eq!(
             message,
             "format.delimiter: unknown field `delimiter`; expected one of `columns`, `skip_lines`, `record_length`"
@@ -730,7 +748,10 @@ mod tests {
         let message = only_problem(&with(|p| {
             p["fields"].as_object_mut().unwrap().remove("tracking_number");
         }));
-        assert_eq!(message, "fields: the required field `tracking_number` is missing; add it");
+        assert_eq!(
+            message,
+            "fields: the required field `tracking_number` is missing; add it"
+        );
     }
 
     #[test]
@@ -745,7 +766,10 @@ mod tests {
     #[test]
     fn fractional_column_index_is_not_a_column() {
         let message = only_problem(&with(|p| p["fields"]["tracking_number"] = json!(1.5)));
-        assert!(message.starts_with("fields.tracking_number: 1.5 is not a column; "), "{message}");
+        assert!(
+            message.starts_with("fields.tracking_number: 1.5 is not a column; "),
+            "{message}"
+        );
     }
 
     #[test]
@@ -753,9 +777,13 @@ mod tests {
         let message = only_problem(&with(|p| p["fields"]["time_zone"] = json!({ "value": "Mars/Base" })));
         assert!(message.starts_with("fields.time_zone.value: "), "{message}");
         assert!(message.contains("Mars/Base"), "{message}");
-        let message = only_problem(&with(|p| p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "+25:00" })));
+        let message = only_problem(&with(|p| {
+            p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "+25:00" })
+        }));
         assert!(message.starts_with("fields.time_zone.default: "), "{message}");
-        assert_accepted(&with(|p| p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "Europe/Vienna" })).to_string());
+        assert_accepted(
+            &with(|p| p["fields"]["time_zone"] = json!({ "column": "TZ", "default": "Europe/Vienna" })).to_string(),
+        );
     }
 
     #[test]
@@ -773,27 +801,40 @@ mod tests {
     #[test]
     fn column_index_in_columns_list_has_index_path() {
         let message = only_problem(&with(|p| p["fields"]["city"] = json!({ "columns": ["CITY", -2] })));
-        assert!(message.starts_with("fields.city.columns[1]: -2 is not a column; "), "{message}");
+        assert!(
+            message.starts_with("fields.city.columns[1]: -2 is not a column; "),
+            "{message}"
+        );
     }
 
     #[test]
     fn whole_float_column_index_is_an_index() {
-        let profile = assert_accepted(r#"{"source": {"path": "/x"}, "time_zone": "UTC",
+        let profile = assert_accepted(
+            r#"{"source": {"path": "/x"}, "time_zone": "UTC",
             "format": {"type": "delimited", "delimiter": ";", "header": false},
-            "fields": {"tracking_number": 2.0, "event_datetime": {"column": 0, "format": "%Y%m%d"}}}"#);
-        assert_eq!(profile.fields.tracking_number.options().column, Some(ColumnRef::Index(2)));
+            "fields": {"tracking_number": 2.0, "event_datetime": {"column": 0, "format": "%Y%m%d"}}}"#,
+        );
+        assert_eq!(
+            profile.fields.tracking_number.options().column,
+            Some(ColumnRef::Index(2))
+        );
     }
 
     #[test]
     fn field_of_wrong_type_lists_accepted_shapes() {
         let message = only_problem(&with(|p| p["fields"]["tracking_number"] = json!(true)));
-        assert!(message.starts_with("fields.tracking_number: must be a column name (text), a 0-based column index"), "{message}");
+        assert!(
+            message.starts_with("fields.tracking_number: must be a column name (text), a 0-based column index"),
+            "{message}"
+        );
         assert!(message.ends_with(", not true"), "{message}");
     }
 
     #[test]
     fn trim_must_be_boolean() {
-        let message = only_problem(&with(|p| p["fields"]["city"] = json!({ "column": "CITY", "trim": "yes" })));
+        let message = only_problem(&with(|p| {
+            p["fields"]["city"] = json!({ "column": "CITY", "trim": "yes" })
+        }));
         assert_eq!(message, "fields.city.trim: must be true or false, not the text `yes`");
     }
 
@@ -806,7 +847,10 @@ mod tests {
     #[test]
     fn unknown_status_code_lists_connect_statuses() {
         let message = only_problem(&with(|p| p["statuses"] = json!({ "1": "XX" })));
-        assert_eq!(message, "statuses.1: `XX` is not a Connect status; use one of UN, AC, IT, DE, EX, AT, NY, SP");
+        assert_eq!(
+            message,
+            "statuses.1: `XX` is not a Connect status; use one of UN, AC, IT, DE, EX, AT, NY, SP"
+        );
     }
 
     #[test]
@@ -818,13 +862,19 @@ mod tests {
     #[test]
     fn status_object_with_unknown_code() {
         let message = only_problem(&with(|p| p["statuses"] = json!({ "N*": { "status": "XX" } })));
-        assert!(message.starts_with("statuses.N*.status: `XX` is not a Connect status; "), "{message}");
+        assert!(
+            message.starts_with("statuses.N*.status: `XX` is not a Connect status; "),
+            "{message}"
+        );
     }
 
     #[test]
     fn status_entry_of_wrong_type() {
         let message = only_problem(&with(|p| p["statuses"] = json!({ "1": 13 })));
-        assert!(message.starts_with("statuses.1: must be a Connect status such as \"DE\", or an object"), "{message}");
+        assert!(
+            message.starts_with("statuses.1: must be a Connect status such as \"DE\", or an object"),
+            "{message}"
+        );
         assert!(message.ends_with(", not 13"), "{message}");
     }
 
@@ -840,7 +890,10 @@ mod tests {
     #[test]
     fn unknown_enum_value_lists_choices() {
         let message = only_problem(&with(|p| p["update_method"] = json!("merge")));
-        assert_eq!(message, "update_method: `merge` is not allowed; use one of `append`, `replace`");
+        assert_eq!(
+            message,
+            "update_method: `merge` is not allowed; use one of `append`, `replace`"
+        );
         let message = only_problem(&with(|p| p["compression"] = json!(5)));
         assert_eq!(message, "compression: must be one of `auto`, `none`, `gzip`, not 5");
     }
@@ -852,12 +905,16 @@ mod tests {
         }));
         assert_eq!(message, "format: the required field `type` is missing; add it");
         let message = only_problem(&with(|p| p["format"]["type"] = json!("json")));
-        assert_eq!(message, "format.type: `json` is not allowed; use one of `delimited`, `fixed-width`");
+        assert_eq!(
+            message,
+            "format.type: `json` is not allowed; use one of `delimited`, `fixed-width`"
+        );
     }
 
     #[test]
     fn format_reads_type_in_any_key_order() {
-        let format: Format = serde_json::from_str(r#"{"delimiter": "|", "skip_lines": 2, "type": "delimited"}"#).unwrap();
+        let format: Format =
+            serde_json::from_str(r#"{"delimiter": "|", "skip_lines": 2, "type": "delimited"}"#).unwrap();
         let Format::Delimited(format) = format else {
             panic!("expected a delimited format");
         };
@@ -867,9 +924,15 @@ mod tests {
 
     #[test]
     fn profile_must_be_an_object() {
-        assert_eq!(only_problem("[]"), "(root): the profile must be a JSON object, not a list");
+        assert_eq!(
+            only_problem("[]"),
+            "(root): the profile must be a JSON object, not a list"
+        );
         assert_eq!(only_problem("42"), "(root): the profile must be a JSON object, not 42");
-        assert_eq!(only_problem("null"), "(root): the profile must be a JSON object, not null");
+        assert_eq!(
+            only_problem("null"),
+            "(root): the profile must be a JSON object, not null"
+        );
     }
 
     #[test]
@@ -892,10 +955,22 @@ mod tests {
     #[test]
     fn window_size_must_be_positive() {
         let window = |value: Value| only_problem(&with(|p| p["grouping"] = json!({ "max_open_shipments": value })));
-        assert_eq!(window(json!(0)), "grouping.max_open_shipments: must be a whole number >= 1, not 0");
-        assert_eq!(window(json!(-1)), "grouping.max_open_shipments: must be a whole number >= 1, not -1");
-        assert_eq!(window(json!(2.5)), "grouping.max_open_shipments: must be a whole number >= 1, not 2.5");
-        assert_eq!(window(json!("10")), "grouping.max_open_shipments: must be a whole number >= 1, not the text `10`");
+        assert_eq!(
+            window(json!(0)),
+            "grouping.max_open_shipments: must be a whole number >= 1, not 0"
+        );
+        assert_eq!(
+            window(json!(-1)),
+            "grouping.max_open_shipments: must be a whole number >= 1, not -1"
+        );
+        assert_eq!(
+            window(json!(2.5)),
+            "grouping.max_open_shipments: must be a whole number >= 1, not 2.5"
+        );
+        assert_eq!(
+            window(json!("10")),
+            "grouping.max_open_shipments: must be a whole number >= 1, not the text `10`"
+        );
     }
 
     #[test]
@@ -911,15 +986,22 @@ mod tests {
     #[test]
     fn fixed_width_range_shape() {
         let range = |value: Value| {
-            only_problem(&with(|p| {
-                p["format"] = json!({ "type": "fixed-width", "columns": { "PARCELNO": value, "SCAN_DATE": [0, 8] } })
-            }))
+            only_problem(&with(
+                |p| {
+                    p["format"] =
+                        json!({ "type": "fixed-width", "columns": { "PARCELNO": value, "SCAN_DATE": [0, 8] } })
+                },
+            ))
         };
-        let expected = "format.columns.PARCELNO: must be a range [start, end] of 0-based character positions, such as [0, 20]";
+        let expected =
+            "format.columns.PARCELNO: must be a range [start, end] of 0-based character positions, such as [0, 20]";
         assert_eq!(range(json!([1])), format!("{expected}, not a list of 1 item"));
         assert_eq!(range(json!([1, 2, 3])), format!("{expected}, not a list of 3 items"));
         assert_eq!(range(json!("0-20")), format!("{expected}, not the text `0-20`"));
-        assert_eq!(range(json!([-1, 2])), "format.columns.PARCELNO[0]: must be a whole number >= 0, not -1");
+        assert_eq!(
+            range(json!([-1, 2])),
+            "format.columns.PARCELNO[0]: must be a whole number >= 0, not -1"
+        );
     }
 
     #[test]
@@ -937,7 +1019,10 @@ mod tests {
     #[test]
     fn text_after_profile_is_syntax_error() {
         let message = only_problem(&format!("{} x", valid()));
-        assert!(message.starts_with("(root): the profile is not valid JSON: there is more text after"), "{message}");
+        assert!(
+            message.starts_with("(root): the profile is not valid JSON: there is more text after"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -948,9 +1033,15 @@ mod tests {
     #[test]
     fn repeated_key_is_reported_with_position() {
         let message = only_problem(r#"{"source": {"path": "/a"}, "source": {"path": "/b"}}"#);
-        assert_eq!(message, "(root): the field `source` appears twice at line 1, column 35; keep only one");
+        assert_eq!(
+            message,
+            "(root): the field `source` appears twice at line 1, column 35; keep only one"
+        );
         let message = only_problem(r#"{"source": {"path": "/a", "path": "/b"}}"#);
-        assert!(message.starts_with("source: the field `path` appears twice at line 1"), "{message}");
+        assert!(
+            message.starts_with("source: the field `path` appears twice at line 1"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -968,7 +1059,12 @@ mod tests {
 
     #[test]
     fn timeouts_must_be_within_one_day() {
-        for (value, shown) in [(json!(1e300), "1e300"), (json!(86_401), "86401"), (json!(-5), "-5"), (json!(0), "0")] {
+        for (value, shown) in [
+            (json!(1e300), "1e300"),
+            (json!(86_401), "86401"),
+            (json!(-5), "-5"),
+            (json!(0), "0"),
+        ] {
             let message = only_problem(&with(|p| p["source"]["read_timeout_seconds"] = value.clone()));
             assert_eq!(
                 message,
@@ -980,7 +1076,10 @@ mod tests {
     #[test]
     fn timeout_that_rounds_to_zero_is_rejected() {
         let message = only_problem(&with(|p| p["source"]["connect_timeout_seconds"] = json!(1e-12)));
-        assert!(message.starts_with("source.connect_timeout_seconds: must be a number of seconds from 0.001"), "{message}");
+        assert!(
+            message.starts_with("source.connect_timeout_seconds: must be a number of seconds from 0.001"),
+            "{message}"
+        );
         assert!(message.ends_with(", not 1e-12"), "{message}");
     }
 
@@ -1001,28 +1100,43 @@ mod tests {
         for label in ["replacement", "iso-2022-kr", "x-user-defined"] {
             let message = only_problem(&with(|p| p["encoding"] = json!(label)));
             assert!(message.starts_with(&format!("encoding: `{label}` names ")), "{message}");
-            assert!(message.contains("; use one of UTF-8, UTF-16LE, UTF-16BE, windows-1250, "), "{message}");
+            assert!(
+                message.contains("; use one of UTF-8, UTF-16LE, UTF-16BE, windows-1250, "),
+                "{message}"
+            );
         }
     }
 
     #[test]
     fn unknown_encoding_lists_supported() {
         let message = only_problem(&with(|p| p["encoding"] = json!("utf-9")));
-        assert!(message.starts_with("encoding: `utf-9` is not a known encoding label; use one of UTF-8, "), "{message}");
+        assert!(
+            message.starts_with("encoding: `utf-9` is not a known encoding label; use one of UTF-8, "),
+            "{message}"
+        );
         assert!(message.contains("ISO-2022-JP"), "{message}");
         assert!(!message.contains("replacement,"), "{message}");
     }
 
     #[test]
     fn text_encodings_are_accepted() {
-        for label in ["utf-8", "UTF-16BE", "utf-16le", "utf-16", "latin1", "iso-2022-jp", "shift_jis"] {
+        for label in [
+            "utf-8",
+            "UTF-16BE",
+            "utf-16le",
+            "utf-16",
+            "latin1",
+            "iso-2022-jp",
+            "shift_jis",
+        ] {
             assert_accepted(&with(|p| p["encoding"] = json!(label)));
         }
     }
 
     #[test]
     fn supported_encodings_are_distinct_and_known() {
-        let names: std::collections::HashSet<&str> = SUPPORTED_ENCODINGS.iter().map(|encoding| encoding.name()).collect();
+        let names: std::collections::HashSet<&str> =
+            SUPPORTED_ENCODINGS.iter().map(|encoding| encoding.name()).collect();
         assert_eq!(names.len(), SUPPORTED_ENCODINGS.len());
         for name in names {
             assert!(encoding_rs::Encoding::for_label(name.as_bytes()).is_some(), "{name}");
@@ -1048,9 +1162,15 @@ mod tests {
             "time_zone: `Europe/Berlinn` is not an IANA time zone name; use an IANA name such as Europe/Berlin or UTC"
         );
         let message = only_problem(&with(|p| p["time_zone"] = json!("+02:00")));
-        assert!(message.contains("is a UTC offset, which is only accepted per record in fields.time_zone"), "{message}");
+        assert!(
+            message.contains("is a UTC offset, which is only accepted per record in fields.time_zone"),
+            "{message}"
+        );
         let message = only_problem(&with(|p| p["time_zone"] = json!("")));
-        assert_eq!(message, "time_zone: must not be empty; use an IANA name such as Europe/Berlin or UTC");
+        assert_eq!(
+            message,
+            "time_zone: must not be empty; use an IANA name such as Europe/Berlin or UTC"
+        );
     }
 
     #[test]
@@ -1063,7 +1183,10 @@ mod tests {
     #[test]
     fn long_values_are_shortened() {
         let message = only_problem(&with(|p| p["update_method"] = json!("x".repeat(200))));
-        assert!(message.starts_with(&format!("update_method: `{}…` is not allowed", "x".repeat(60))), "{message}");
+        assert!(
+            message.starts_with(&format!("update_method: `{}…` is not allowed", "x".repeat(60))),
+            "{message}"
+        );
     }
 
     #[test]

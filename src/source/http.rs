@@ -50,18 +50,20 @@ pub async fn open(
 
     let mut request = client.get(url).headers(headers(spec, metadata)?);
     if let Some(auth) = &spec.basic_auth {
-        let username = template::fill(&auth.username, metadata, Position::BasicAuthUser, "source.basic_auth.username")?;
+        let username = template::fill(
+            &auth.username,
+            metadata,
+            Position::BasicAuthUser,
+            "source.basic_auth.username",
+        )?;
         let password = template::fill(&auth.password, metadata, Position::Header, "source.basic_auth.password")?;
         request = request.basic_auth(username, Some(password));
     }
 
-    let response = request
-        .send()
-        .await
-        .map_err(|error| {
-            let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
-            request_failed(&name, error, redirected_to)
-        })?;
+    let response = request.send().await.map_err(|error| {
+        let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
+        request_failed(&name, error, redirected_to)
+    })?;
     let status = response.status();
     if !status.is_success() {
         return Err(status_error(&name, response).await);
@@ -76,9 +78,7 @@ pub async fn open(
     let content_gzip_layers = gzip_layers(&name, &content_encoding.join(", "))?;
 
     let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
-    let body = response
-        .bytes_stream()
-        .map_err(std::io::Error::other);
+    let body = response.bytes_stream().map_err(std::io::Error::other);
     Ok(Opened {
         content_gzip_layers,
         redirected_to,
@@ -143,7 +143,8 @@ fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>
                 "the server redirected to {target}, which is not an http or https address; set source.url to the final address of the file"
             ));
         }
-        let downgrade = attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https");
+        let downgrade =
+            attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https");
         if downgrade {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
@@ -175,10 +176,14 @@ fn headers(spec: &SourceSpec, metadata: &Map<String, Value>) -> Result<HeaderMap
         // Validation and `template::fill` have checked the name and the value, so these
         // errors mean a bug in those checks.
         let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            FatalError::internal(format!("{path}: `{name}` is not a valid HTTP header name, although validation accepted it"))
+            FatalError::internal(format!(
+                "{path}: `{name}` is not a valid HTTP header name, although validation accepted it"
+            ))
         })?;
         let header_value = HeaderValue::from_str(&value).map_err(|_| {
-            FatalError::internal(format!("{path}: the filled value is not a valid HTTP header value, although it was checked"))
+            FatalError::internal(format!(
+                "{path}: the filled value is not a valid HTTP header value, although it was checked"
+            ))
         })?;
         map.insert(header_name, header_value);
     }
@@ -216,7 +221,10 @@ pub fn request_failed(name: &str, error: reqwest::Error, redirected_to: Option<S
     let mut failure = match tls::describe_failure(&error) {
         Some(tls) => FatalError::carrier(
             tls.code,
-            format!("GET {name}{at} failed: {}; {}. A retry does not help until then", tls.problem, tls.advice),
+            format!(
+                "GET {name}{at} failed: {}; {}. A retry does not help until then",
+                tls.problem, tls.advice
+            ),
         ),
         None => transport_failure(name, &at, &error),
     }
@@ -235,17 +243,31 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError
             "check that the carrier's server is reachable, or raise source.connect_timeout_seconds or source.read_timeout_seconds, then retry",
         )
     } else if error.is_connect() {
-        ("SOURCE_UNREACHABLE", "could not connect", "check that the carrier's server is reachable, then retry")
+        (
+            "SOURCE_UNREACHABLE",
+            "could not connect",
+            "check that the carrier's server is reachable, then retry",
+        )
     } else if error.is_redirect() {
         // The redirect policy's message contains the advice, and reqwest's own line
         // ("error following redirect") adds nothing to it.
-        let reason = std::error::Error::source(error).map(error_chain).unwrap_or_else(|| error.to_string());
+        let reason = std::error::Error::source(error)
+            .map(error_chain)
+            .unwrap_or_else(|| error.to_string());
         return FatalError::carrier("SOURCE_REQUEST_FAILED", format!("GET {name}{at} failed: {reason}"));
     } else if error.is_body() || error.is_decode() {
         // reqwest reports a body that breaks off while it is streamed as a decode error.
-        ("SOURCE_READ_FAILED", "ended before the whole body arrived", "retry the import")
+        (
+            "SOURCE_READ_FAILED",
+            "ended before the whole body arrived",
+            "retry the import",
+        )
     } else {
-        ("SOURCE_REQUEST_FAILED", "failed", "check that the carrier's server is reachable, then retry")
+        (
+            "SOURCE_REQUEST_FAILED",
+            "failed",
+            "check that the carrier's server is reachable, then retry",
+        )
     };
     FatalError::carrier(code, format!("GET {name}{at} {what}: {}; {advice}", error_chain(error)))
 }
@@ -355,7 +377,11 @@ fn parse_retry_after(value: &str) -> Option<u64> {
     let value = value.trim();
     let seconds = if let Ok(seconds) = value.parse::<u64>() {
         seconds
-    } else if let Some(seconds) = value.parse::<f64>().ok().filter(|seconds| seconds.is_finite() && *seconds >= 0.0) {
+    } else if let Some(seconds) = value
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+    {
         seconds.ceil().min(MAX_RETRY_AFTER_SECONDS as f64) as u64
     } else {
         let date = jiff::fmt::rfc2822::parse(value).ok()?;
@@ -374,7 +400,10 @@ mod tests {
             redact("https://user:secret@127.0.0.1:9/a/b.csv?key=secret"),
             "https://127.0.0.1:9/a/b.csv?…"
         );
-        assert_eq!(redact("http://127.0.0.1:9/p/a#part?key=secret"), "http://127.0.0.1:9/p/a");
+        assert_eq!(
+            redact("http://127.0.0.1:9/p/a#part?key=secret"),
+            "http://127.0.0.1:9/p/a"
+        );
     }
 
     #[test]

@@ -87,8 +87,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> 
             std::io::ErrorKind::PermissionDenied => ("SOURCE_FORBIDDEN", "grant this process read access".to_string()),
             _ => ("SOURCE_OPEN_FAILED", format!("check {setting}")),
         };
-        FatalError::bad_request(code, format!("cannot open {path}: {error}; {advice}"))
-            .with("source", path)
+        FatalError::bad_request(code, format!("cannot open {path}: {error}; {advice}")).with("source", path)
     })?;
     let is_directory = file.metadata().await.is_ok_and(|metadata| metadata.is_dir());
     if is_directory {
@@ -116,11 +115,7 @@ pub struct CountingReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for CountingReader<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         let added = buf.filled().len() - before;

@@ -10,11 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::FatalError;
 
 /// Everything but RFC 3986 unreserved characters is encoded, in paths and queries alike.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Where a template is used, which decides how a value is escaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +45,9 @@ fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
             .find('}')
             .ok_or_else(|| format!("`{{` at `{}` is never closed; write {{metadata.NAME}}", &rest[open..]))?;
         let inner = &after[..close];
-        let name = inner.strip_prefix("metadata.").ok_or_else(|| {
-            format!("placeholder `{{{inner}}}` is not supported; write {{metadata.NAME}}")
-        })?;
+        let name = inner
+            .strip_prefix("metadata.")
+            .ok_or_else(|| format!("placeholder `{{{inner}}}` is not supported; write {{metadata.NAME}}"))?;
         let valid = !name.is_empty()
             && name
                 .bytes()
@@ -100,9 +96,8 @@ pub fn fill(
     position: Position,
     what: &str,
 ) -> Result<String, FatalError> {
-    let pieces = pieces(template).map_err(|message| {
-        FatalError::bad_request("PROFILE_INVALID", format!("{what}: {message}"))
-    })?;
+    let pieces =
+        pieces(template).map_err(|message| FatalError::bad_request("PROFILE_INVALID", format!("{what}: {message}")))?;
 
     let mut out = String::with_capacity(template.len());
     // Where metadata values went in a URL, so that an error names the value that broke it.
@@ -176,7 +171,9 @@ pub fn fill(
 /// authority has user information.
 fn userinfo_end(template: &str) -> Option<(usize, usize)> {
     let authority_start = template.find("://")? + 3;
-    let authority_length = template[authority_start..].find(['/', '?', '#']).unwrap_or(template.len() - authority_start);
+    let authority_length = template[authority_start..]
+        .find(['/', '?', '#'])
+        .unwrap_or(template.len() - authority_start);
     let authority = &template[authority_start..authority_start + authority_length];
     let at = authority.rfind('@')?;
     let user_end = authority[..at].find(':').unwrap_or(at);
@@ -324,10 +321,7 @@ fn invalid_value(name: &str, _value: &str, what: &str, rule: &str) -> FatalError
 }
 
 fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError> {
-    let unsafe_value = value.is_empty()
-        || value == "."
-        || value == ".."
-        || value.contains(['/', '\\', '\0']);
+    let unsafe_value = value.is_empty() || value == "." || value == ".." || value.contains(['/', '\\', '\0']);
     if unsafe_value {
         return Err(invalid_value(
             name,
@@ -402,20 +396,41 @@ mod tests {
     fn url_path_rejects_dot_segments() {
         for value in [".", ".."] {
             let meta = metadata(json!({"account": value}));
-            let error = fill("http://127.0.0.1:8080/p/{metadata.account}?q=1", &meta, Position::Url, "source.url")
-                .unwrap_err();
+            let error = fill(
+                "http://127.0.0.1:8080/p/{metadata.account}?q=1",
+                &meta,
+                Position::Url,
+                "source.url",
+            )
+            .unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID", "{value}");
             assert_eq!(error.details["field"], "metadata.account", "{value}");
         }
         // A percent-encoded dot next to a value counts as a dot, as URL parsers read it.
         let meta = metadata(json!({"account": "."}));
-        let error = fill("http://127.0.0.1:8080/p/{metadata.account}%2E/x", &meta, Position::Url, "source.url").unwrap_err();
+        let error = fill(
+            "http://127.0.0.1:8080/p/{metadata.account}%2E/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.account");
         // In the query, or as part of a longer segment, dots are only text.
         let meta = metadata(json!({"account": ".."}));
-        let query = fill("http://127.0.0.1:8080/p?account={metadata.account}", &meta, Position::Url, "source.url");
+        let query = fill(
+            "http://127.0.0.1:8080/p?account={metadata.account}",
+            &meta,
+            Position::Url,
+            "source.url",
+        );
         assert_eq!(query.unwrap(), "http://127.0.0.1:8080/p?account=..");
-        let longer = fill("http://127.0.0.1:8080/p/{metadata.account}.csv", &meta, Position::Url, "source.url");
+        let longer = fill(
+            "http://127.0.0.1:8080/p/{metadata.account}.csv",
+            &meta,
+            Position::Url,
+            "source.url",
+        );
         assert_eq!(longer.unwrap(), "http://127.0.0.1:8080/p/...csv");
     }
 
@@ -458,12 +473,21 @@ mod tests {
     fn header_rejects_control_characters() {
         for value in ["a\u{7f}b", "a\u{1}b"] {
             let meta = metadata(json!({"token": value}));
-            let error = fill("Bearer {metadata.token}", &meta, Position::Header, "source.headers.X-Key").unwrap_err();
+            let error = fill(
+                "Bearer {metadata.token}",
+                &meta,
+                Position::Header,
+                "source.headers.X-Key",
+            )
+            .unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID");
             assert_eq!(error.details["field"], "metadata.token");
         }
         let meta = metadata(json!({"token": "a\tb é"}));
-        assert_eq!(fill("{metadata.token}", &meta, Position::Header, "h").unwrap(), "a\tb é");
+        assert_eq!(
+            fill("{metadata.token}", &meta, Position::Header, "h").unwrap(),
+            "a\tb é"
+        );
     }
 
     #[test]
@@ -473,7 +497,13 @@ mod tests {
             let error = fill("http://127.0.0.1:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID", "{port}");
             assert_eq!(error.details["field"], "metadata.port", "{port}");
-            assert!(error.message.starts_with("source.url: with metadata.port filled in, the URL is not valid ("), "{}", error.message);
+            assert!(
+                error
+                    .message
+                    .starts_with("source.url: with metadata.port filled in, the URL is not valid ("),
+                "{}",
+                error.message
+            );
         }
         let meta = metadata(json!({"host": "["}));
         let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
@@ -481,18 +511,40 @@ mod tests {
 
         // The value that broke the URL is named, not the first one in the authority.
         let meta = metadata(json!({"host": "127.0.0.1", "port": "70000"}));
-        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        let error = fill(
+            "http://{metadata.host}:{metadata.port}/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.port");
-        assert!(error.message.ends_with("check the port in the connection's metadata"), "{}", error.message);
+        assert!(
+            error.message.ends_with("check the port in the connection's metadata"),
+            "{}",
+            error.message
+        );
         let meta = metadata(json!({"host": "[", "port": "8080"}));
-        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        let error = fill(
+            "http://{metadata.host}:{metadata.port}/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.host");
     }
 
     #[test]
     fn dot_segment_names_its_value() {
         let meta = metadata(json!({"a": "ok", "seg": ".."}));
-        let error = fill("http://127.0.0.1/{metadata.a}/{metadata.seg}/b", &meta, Position::Url, "source.url").unwrap_err();
+        let error = fill(
+            "http://127.0.0.1/{metadata.a}/{metadata.seg}/b",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.seg");
         assert_eq!(
             error.message,
@@ -508,45 +560,96 @@ mod tests {
         assert_eq!(long_name.len(), 254);
         let longest_name = &long_name[1..];
         let meta = metadata(json!({"host": longest_name}));
-        assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "253 bytes");
-        for host in ["a..b", "-", "a-.example", ".example", long_label.as_str(), long_name.as_str()] {
+        assert!(
+            fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(),
+            "253 bytes"
+        );
+        for host in [
+            "a..b",
+            "-",
+            "a-.example",
+            ".example",
+            long_label.as_str(),
+            long_name.as_str(),
+        ] {
             let meta = metadata(json!({"host": host}));
             let error = fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").unwrap_err();
             assert_eq!(error.code, "METADATA_INVALID", "{host}");
             assert_eq!(error.details["field"], "metadata.host", "{host}");
         }
-        for host in ["files.carrier.example", "files.carrier.example.", "127.0.0.1", "[::1]", "x-1.example"] {
+        for host in [
+            "files.carrier.example",
+            "files.carrier.example.",
+            "127.0.0.1",
+            "[::1]",
+            "x-1.example",
+        ] {
             let meta = metadata(json!({"host": host}));
-            assert!(fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(), "{host}");
+            assert!(
+                fill("http://{metadata.host}/x", &meta, Position::Url, "source.url").is_ok(),
+                "{host}"
+            );
         }
         // With a port placeholder after it, the host value is still the one named.
         let meta = metadata(json!({"host": "a..b", "port": "8080"}));
-        let error = fill("http://{metadata.host}:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap_err();
+        let error = fill(
+            "http://{metadata.host}:{metadata.port}/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.host");
     }
 
     #[test]
     fn userinfo_values_are_percent_encoded() {
         let meta = metadata(json!({"u": "bob@eu", "p": "p@ss:1", "port": "99999"}));
-        let url = fill("https://{metadata.u}:{metadata.p}@127.0.0.1/x", &meta, Position::Url, "source.url").unwrap();
+        let url = fill(
+            "https://{metadata.u}:{metadata.p}@127.0.0.1/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap();
         assert_eq!(url, "https://bob%40eu:p%40ss%3A1@127.0.0.1/x");
         let colon = metadata(json!({"u": "bob:x"}));
         let error = fill("https://{metadata.u}@127.0.0.1/x", &colon, Position::Url, "source.url").unwrap_err();
         assert_eq!(error.details["field"], "metadata.u");
         // A bad port is blamed on the port, not on the password before it.
-        let error = fill("https://{metadata.u}:{metadata.p}@127.0.0.1:{metadata.port}/x", &meta, Position::Url, "source.url")
-            .unwrap_err();
+        let error = fill(
+            "https://{metadata.u}:{metadata.p}@127.0.0.1:{metadata.port}/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap_err();
         assert_eq!(error.details["field"], "metadata.port");
     }
 
     #[test]
     fn basic_auth_user_rejects_colon() {
         let meta = metadata(json!({"u": "acme:eu"}));
-        let error = fill("{metadata.u}", &meta, Position::BasicAuthUser, "source.basic_auth.username").unwrap_err();
+        let error = fill(
+            "{metadata.u}",
+            &meta,
+            Position::BasicAuthUser,
+            "source.basic_auth.username",
+        )
+        .unwrap_err();
         assert_eq!(error.code, "METADATA_INVALID");
         assert_eq!(error.details["field"], "metadata.u");
         let meta = metadata(json!({"u": "acme"}));
-        assert_eq!(fill("{metadata.u}-eu", &meta, Position::BasicAuthUser, "source.basic_auth.username").unwrap(), "acme-eu");
+        assert_eq!(
+            fill(
+                "{metadata.u}-eu",
+                &meta,
+                Position::BasicAuthUser,
+                "source.basic_auth.username"
+            )
+            .unwrap(),
+            "acme-eu"
+        );
     }
 
     #[test]
@@ -555,7 +658,13 @@ mod tests {
         assert_eq!(probe, "https://[::]:0/x");
         assert!(url::Url::parse(&probe).is_ok());
         let meta = metadata(json!({"ip": "::1", "port": 8443}));
-        let url = fill("https://[{metadata.ip}]:{metadata.port}/x", &meta, Position::Url, "source.url").unwrap();
+        let url = fill(
+            "https://[{metadata.ip}]:{metadata.port}/x",
+            &meta,
+            Position::Url,
+            "source.url",
+        )
+        .unwrap();
         assert_eq!(url, "https://[::1]:8443/x");
     }
 
@@ -571,7 +680,13 @@ mod tests {
 
     #[test]
     fn missing_metadata_names_the_field() {
-        let error = fill("/x/{metadata.account}.csv", &Map::new(), Position::FilePath, "source.path").unwrap_err();
+        let error = fill(
+            "/x/{metadata.account}.csv",
+            &Map::new(),
+            Position::FilePath,
+            "source.path",
+        )
+        .unwrap_err();
         assert_eq!(error.code, "METADATA_MISSING");
         assert!(error.message.contains("`account`"), "{}", error.message);
     }
@@ -579,7 +694,10 @@ mod tests {
     #[test]
     fn numbers_are_accepted() {
         let meta = metadata(json!({"id": 42}));
-        assert_eq!(fill("/x/{metadata.id}", &meta, Position::FilePath, "p").unwrap(), "/x/42");
+        assert_eq!(
+            fill("/x/{metadata.id}", &meta, Position::FilePath, "p").unwrap(),
+            "/x/42"
+        );
     }
 
     #[test]

@@ -32,12 +32,18 @@ pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
         .await
         .map_err(|error| ca_file_invalid(file, &format!("cannot be read ({error})")))?;
     if !metadata.is_file() {
-        return Err(ca_file_invalid(file, "is not a regular file but a directory, device or pipe"));
+        return Err(ca_file_invalid(
+            file,
+            "is not a regular file but a directory, device or pipe",
+        ));
     }
     if metadata.len() > MAX_CA_FILE_BYTES {
         return Err(ca_file_invalid(
             file,
-            &format!("is {} bytes long, more than the {MAX_CA_FILE_BYTES} bytes that a CA bundle needs", metadata.len()),
+            &format!(
+                "is {} bytes long, more than the {MAX_CA_FILE_BYTES} bytes that a CA bundle needs",
+                metadata.len()
+            ),
         ));
     }
 
@@ -52,7 +58,10 @@ pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
         .await
         .map_err(|error| ca_file_invalid(file, &format!("cannot be read ({error})")))?;
     if bytes.len() as u64 > MAX_CA_FILE_BYTES {
-        return Err(ca_file_invalid(file, &format!("is more than the {MAX_CA_FILE_BYTES} bytes that a CA bundle needs")));
+        return Err(ca_file_invalid(
+            file,
+            &format!("is more than the {MAX_CA_FILE_BYTES} bytes that a CA bundle needs"),
+        ));
     }
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
 
@@ -64,10 +73,15 @@ pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
         ));
     }
     let certificates = reqwest::Certificate::from_pem_bundle(text).map_err(|_| {
-        let block = first_bad_block(text, |block| reqwest::Certificate::from_pem_bundle(block.as_bytes()).is_ok());
+        let block = first_bad_block(text, |block| {
+            reqwest::Certificate::from_pem_bundle(block.as_bytes()).is_ok()
+        });
         ca_file_invalid(
             file,
-            &format!("contains a CERTIFICATE block{} that is not valid PEM (base64 between the BEGIN and END lines)", block_number(block)),
+            &format!(
+                "contains a CERTIFICATE block{} that is not valid PEM (base64 between the BEGIN and END lines)",
+                block_number(block)
+            ),
         )
     })?;
     if certificates.is_empty() {
@@ -77,7 +91,10 @@ pub async fn read_ca_file(file: &str) -> Result<CaFile, FatalError> {
         ));
     }
     // The block search for a later error skips a byte order mark by itself.
-    Ok(CaFile { certificates, text: bytes })
+    Ok(CaFile {
+        certificates,
+        text: bytes,
+    })
 }
 
 /// Returns the error for a `source.ca_file` whose certificates cannot be parsed, which
@@ -90,12 +107,17 @@ pub fn unusable_ca_file(file: &str, ca_file: &CaFile) -> FatalError {
         };
         let builder = certificates
             .into_iter()
-            .fold(reqwest::Client::builder(), |builder, certificate| builder.add_root_certificate(certificate));
+            .fold(reqwest::Client::builder(), |builder, certificate| {
+                builder.add_root_certificate(certificate)
+            });
         builder.build().is_ok()
     });
     ca_file_invalid(
         file,
-        &format!("contains a CERTIFICATE block{} that is not a valid X.509 certificate", block_number(block)),
+        &format!(
+            "contains a CERTIFICATE block{} that is not a valid X.509 certificate",
+            block_number(block)
+        ),
     )
 }
 
@@ -109,7 +131,9 @@ fn first_bad_block(text: &[u8], is_valid: impl Fn(&str) -> bool) -> Option<usize
     let mut number = 0;
     while let Some(start) = rest.find(BEGIN) {
         number += 1;
-        let end = rest[start..].find(END).map_or(rest.len(), |end| start + end + END.len());
+        let end = rest[start..]
+            .find(END)
+            .map_or(rest.len(), |end| start + end + END.len());
         if !is_valid(&rest[start..end]) {
             return Some(number);
         }
@@ -119,7 +143,9 @@ fn first_bad_block(text: &[u8], is_valid: impl Fn(&str) -> bool) -> Option<usize
 }
 
 fn block_number(block: Option<usize>) -> String {
-    block.map(|number| format!(" (number {number}, counting from 1)")).unwrap_or_default()
+    block
+        .map(|number| format!(" (number {number}, counting from 1)"))
+        .unwrap_or_default()
 }
 
 fn ca_file_invalid(file: &str, problem: &str) -> FatalError {
@@ -139,7 +165,9 @@ pub fn describe_failure(error: &reqwest::Error) -> Option<TlsFailure> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(inner) = current {
         if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            current = io.get_ref().map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
+            current = io
+                .get_ref()
+                .map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
             continue;
         }
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
@@ -165,7 +193,9 @@ fn describe_rustls(error: &rustls::Error) -> TlsFailure {
         ),
         rustls::Error::PeerIncompatible(_)
         | rustls::Error::AlertReceived(
-            AlertDescription::ProtocolVersion | AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity,
+            AlertDescription::ProtocolVersion
+            | AlertDescription::HandshakeFailure
+            | AlertDescription::InsufficientSecurity,
         ) => handshake(
             "the server offers no TLS version or cipher suite that the addon accepts (TLS 1.2 and 1.3)",
             VERSION_ADVICE,
