@@ -357,6 +357,12 @@ test('values that can never work', async (t) => {
     ['colon in basic_auth username', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', basic_auth: { username: 'depot:163', password: 'x' } };
     }, 'source.basic_auth.username', 'contains `:`, which Basic authentication uses to separate the user name from the password (RFC 7617); remove it'],
+    ['control character in basic_auth password', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', basic_auth: { username: 'depot', password: 'secret\n' } };
+    }, 'source.basic_auth.password', 'contains a control character (a line break, for example), which is not part of any credential; remove it'],
+    ['control character in basic_auth username', (p) => {
+      p.source = { url: 'http://127.0.0.1:9/scans.csv', basic_auth: { username: 'dep\u0000ot', password: 'x' } };
+    }, 'source.basic_auth.username', 'contains a control character (a line break, for example), which is not part of any credential; remove it'],
     ['empty header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { '': 'abc' } };
     }, 'source.headers.', 'a header name is empty; give the name, such as X-Api-Key'],

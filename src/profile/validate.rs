@@ -175,6 +175,20 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
                 "contains `:`, which Basic authentication uses to separate the user name from the password (RFC 7617); remove it",
             );
         }
+        // Base64 would carry a control character, but no real credential has one, and a
+        // metadata value with one is rejected as well.
+        for (path, value) in [
+            ("source.basic_auth.username", &auth.username),
+            ("source.basic_auth.password", &auth.password),
+        ] {
+            if value.contains(crate::source::template::is_header_control) {
+                push(
+                    problems,
+                    path,
+                    "contains a control character (a line break, for example), which is not part of any credential; remove it",
+                );
+            }
+        }
         check_placeholders(&auth.username, "source.basic_auth.username", problems);
         check_placeholders(&auth.password, "source.basic_auth.password", problems);
     }
