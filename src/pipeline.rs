@@ -16,7 +16,7 @@ use crate::error::FatalError;
 use crate::lines::LineBuffer;
 use crate::profile::{Compression, Profile};
 use crate::source::{self, Location};
-use crate::stage::{Counts, RecordStage};
+use crate::stage::{Counts, GroupStage, Record, RecordStage};
 use crate::wire::Batch;
 
 /// A message from the producer to the consumer. Batches come first, then one `End`.
@@ -86,8 +86,23 @@ enum Input {
     Failed(FatalError),
 }
 
-/// Chunks buffered between the reader task and the record thread.
+/// Chunks buffered between the reader task and the parsing task.
 const CHUNKS_AHEAD: usize = 4;
+
+/// Output from the parsing task to the grouping task, in file order.
+enum Parsed {
+    /// The records of one chunk.
+    Records(Vec<Record>),
+    /// The file was read to the end.
+    End,
+    /// A fatal error ended the import after the records sent before it.
+    Failed(FatalError),
+    /// Parsing panicked after the records sent before it.
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// Chunks of records buffered between the parsing task and the grouping task.
+const RECORD_CHUNKS_AHEAD: usize = 2;
 
 async fn produce(
     job: &Job,
@@ -135,17 +150,24 @@ async fn produce(
     .await?;
     let gzip = gzip || file_gzip;
     // Fails here, before any byte is read, when the profile does not fit the format.
-    RecordStage::new(&profile, &name, job.batch_items)?;
+    RecordStage::new(&profile, &name)?;
 
-    // Parsing, mapping and grouping run on one of the record threads, so they overlap with
-    // the download and decompression. See `record_threads` for why.
+    // Parsing and mapping run on one record thread, grouping and encoding on another, so
+    // that they overlap with each other and with the download and decompression. See
+    // `record_threads` for why.
     let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
-    let records = {
+    let (parsed_sender, parsed_receiver) = mpsc::channel(RECORD_CHUNKS_AHEAD);
+    let parsing = {
+        let profile = profile.clone();
+        let name = name.clone();
+        crate::record_threads::spawn(async move { parse_records(&profile, &name, input_receiver, parsed_sender).await })
+    };
+    let grouping = {
         let sender = sender.clone();
         let name = name.clone();
         let batch_items = job.batch_items;
         crate::record_threads::spawn(async move {
-            process_records(&profile, &name, batch_items, input_receiver, &sender).await
+            group_records(&profile, &name, batch_items, parsed_receiver, &sender).await
         })
     };
 
@@ -154,7 +176,7 @@ async fn produce(
         let mut chunk = vec![0u8; READ_CHUNK];
         let read = tokio::select! {
             read = reader.read(&mut chunk) => read,
-            // The record thread stopped (the consumer went away, or it panicked), so a
+            // The parsing task stopped (the consumer went away, or it panicked), so a
             // stalled source must not keep this task waiting.
             () = input_sender.closed() => break,
         };
@@ -175,17 +197,21 @@ async fn produce(
         };
         let more = matches!(input, Input::Bytes(_));
         if input_sender.send(input).await.is_err() || !more {
-            // The record thread has stopped or has everything it needs.
+            // The parsing task has stopped or has everything it needs.
             break;
         }
     }
     drop(input_sender);
 
-    match records.await {
-        Ok(outcome) => {
-            let (counts, replacements, result) = outcome;
+    let replacements = match parsing.await {
+        Ok(replacements) => replacements,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => 0,
+    };
+    summary.replacements = replacements;
+    match grouping.await {
+        Ok((counts, result)) => {
             summary.counts = counts;
-            summary.replacements = replacements;
             result
         }
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
@@ -193,43 +219,93 @@ async fn produce(
     }
 }
 
-/// Turns the decompressed bytes into batches until the input ends, fails or the consumer
-/// goes away. A panic while processing is caught here, so that the shipments waiting in
-/// the window are still yielded before the error.
-async fn process_records(
+/// Turns the decompressed bytes into records, one chunk at a time, until the input ends or
+/// fails or the grouping task goes away; returns the number of decoded chunks with
+/// replaced bytes. The last message it sends says how the input ended. A panic is caught
+/// and sent on, after the records before it, so that they are still yielded.
+async fn parse_records(
     profile: &Profile,
     name: &str,
-    batch_items: usize,
     mut input: mpsc::Receiver<Input>,
-    sender: &mpsc::Sender<Message>,
-) -> (Counts, u64, Result<(), Stop>) {
-    let mut stage = match RecordStage::new(profile, name, batch_items) {
+    output: mpsc::Sender<Parsed>,
+) -> u64 {
+    let mut stage = match RecordStage::new(profile, name) {
         Ok(stage) => stage,
-        Err(error) => return (Counts::default(), 0, Err(error.into())),
+        Err(error) => {
+            let _ = output.send(Parsed::Failed(error)).await;
+            return 0;
+        }
     };
     let mut decoder = TextDecoder::new(&profile.encoding);
     let mut lines = LineBuffer::new();
-    let result = loop {
+    loop {
         let Some(input) = input.recv().await else {
-            // The reader was dropped without an end: the import was closed.
-            break Err(Stop::ConsumerGone);
+            // The reader was dropped without an end: the import was closed. Dropping
+            // `output` without an end tells the grouping task so.
+            return decoder.replacements;
         };
         let step = catch_unwind(AssertUnwindSafe(|| {
             process_input(input, &mut stage, &mut decoder, &mut lines)
         }));
-        match step {
-            Ok(Ok(more)) => {
+
+        // The next chunk likely has as many records.
+        let capacity = stage.records.len();
+        let records = std::mem::replace(&mut stage.records, Vec::with_capacity(capacity));
+        if !records.is_empty() && output.send(Parsed::Records(records)).await.is_err() {
+            return decoder.replacements;
+        }
+        let end = match step {
+            Ok(Ok(true)) => None,
+            Ok(Ok(false)) => Some(Parsed::End),
+            Ok(Err(error)) => Some(Parsed::Failed(error)),
+            Err(panic) => Some(Parsed::Panicked(panic)),
+        };
+        if let Some(end) = end {
+            let _ = output.send(end).await;
+            return decoder.replacements;
+        }
+        // Other imports on this record thread get a turn after every chunk, so a file that
+        // is slow to parse delays them by one chunk at most.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Groups the records into shipments and sends their batches until the parsing task's
+/// input ends or fails, or the consumer goes away. After a fatal error or a panic, the
+/// shipments waiting in the window are yielded before the error.
+async fn group_records(
+    profile: &Profile,
+    name: &str,
+    batch_items: usize,
+    mut input: mpsc::Receiver<Parsed>,
+    sender: &mpsc::Sender<Message>,
+) -> (Counts, Result<(), Stop>) {
+    let mut stage = GroupStage::new(profile, name, batch_items);
+    let result = loop {
+        let Some(parsed) = input.recv().await else {
+            // The parsing task ended without saying how: the import was closed.
+            break Err(Stop::ConsumerGone);
+        };
+        match parsed {
+            Parsed::Records(records) => {
+                let step = catch_unwind(AssertUnwindSafe(|| {
+                    for record in records {
+                        stage.push(record);
+                    }
+                }));
+                if let Err(panic) = step {
+                    break Err(after_panic(panic, &mut stage, sender).await);
+                }
                 if let Err(stop) = send_all(&mut stage, sender).await {
                     break Err(stop);
                 }
-                if !more {
-                    break Ok(());
-                }
-                // Other imports on this record thread get a turn after every chunk, so a
-                // file that is slow to parse delays them by one chunk at most.
                 tokio::task::yield_now().await;
             }
-            Ok(Err(error)) => {
+            Parsed::End => {
+                stage.finish();
+                break send_all(&mut stage, sender).await;
+            }
+            Parsed::Failed(error) => {
                 // Everything parsed so far is yielded before the error.
                 stage.fail();
                 break match send_all(&mut stage, sender).await {
@@ -237,18 +313,18 @@ async fn process_records(
                     Err(stop) => Err(stop),
                 };
             }
-            Err(panic) => break Err(after_panic(panic, &mut stage, sender).await),
+            Parsed::Panicked(panic) => break Err(after_panic(panic, &mut stage, sender).await),
         }
     };
     let result = result.map_err(|stop| match stop {
         Stop::InternalPanic(panic) => Stop::Fatal(internal_error(panic.as_ref(), false)),
         other => other,
     });
-    (stage.counts, decoder.replacements, result)
+    (stage.counts, result)
 }
 
-/// Processes one input; returns whether more input is expected, or the error that ends
-/// the import.
+/// Processes one input into `stage.records`; returns whether more input is expected, or
+/// the error that ends the import.
 fn process_input(
     input: Input,
     stage: &mut RecordStage<'_>,
@@ -274,7 +350,7 @@ fn process_input(
 }
 
 /// Yields the shipments waiting in the window after a panic, if that works, and describes the panic.
-async fn after_panic(panic: Box<dyn Any + Send>, stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Stop {
+async fn after_panic(panic: Box<dyn Any + Send>, stage: &mut GroupStage, sender: &mpsc::Sender<Message>) -> Stop {
     if catch_unwind(AssertUnwindSafe(|| stage.fail())).is_err() {
         return Stop::Fatal(internal_error(panic.as_ref(), false));
     }
@@ -309,7 +385,7 @@ pub fn panic_reason(panic: &(dyn Any + Send)) -> String {
 }
 
 /// Sends the finished batches and, once the stage is finishing, the rest of the window.
-async fn send_all(stage: &mut RecordStage<'_>, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
+async fn send_all(stage: &mut GroupStage, sender: &mpsc::Sender<Message>) -> Result<(), Stop> {
     loop {
         for batch in stage.batches.take_ready() {
             sender
@@ -367,7 +443,7 @@ mod tests {
     use super::*;
 
     use crate::profile::parse_profile;
-    use crate::stage::{PANIC_FOR_TESTS, PANIC_IN_MAPPING_FOR_TESTS};
+    use crate::stage::{PANIC_FOR_TESTS, PANIC_IN_GROUPING_FOR_TESTS, PANIC_IN_MAPPING_FOR_TESTS};
 
     /// Imports `text` with a small `;` profile; returns the item count, the summary and the error.
     async fn import_text(name: &str, text: &str) -> (usize, Summary, Option<FatalError>) {
@@ -428,6 +504,30 @@ mod tests {
         assert_eq!(error.code, "INTERNAL");
         assert!(
             error.message.contains("a test asked for a panic at line 5"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("the events parsed before it were yielded"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn panic_while_grouping_yields_waiting_shipments_then_fails() {
+        let text = format!(
+            "tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_IN_GROUPING_FOR_TESTS};2024-01-02 12:30;1\nC;2024-01-02 13:00;1\n"
+        );
+        let (items, summary, error) = import_text("grouping-panic", &text).await;
+
+        // Shipments A and B were waiting in the window when the event of line 5 was grouped.
+        assert_eq!(items, 2);
+        assert_eq!(summary.counts.events, 3);
+        let error = error.expect("a panic is reported as an error");
+        assert_eq!(error.code, "INTERNAL");
+        assert!(
+            error.message.contains("a test asked for a panic while grouping line 5"),
             "{}",
             error.message
         );

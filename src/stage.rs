@@ -1,10 +1,12 @@
-//! The synchronous middle of the pipeline: lines to records to events to batches.
+//! The synchronous middle of the pipeline, in two halves that run on two record threads:
+//! `RecordStage` turns lines into records and records into events, and `GroupStage` groups
+//! the events into shipments and encodes the batches.
 
 use crate::error::FatalError;
 use crate::group::Grouper;
 use crate::lines::Line;
 use crate::map::{ColumnNames, Mapper};
-use crate::model::Item;
+use crate::model::{Event, Item};
 use crate::parse::delimited::{DelimitedParser, Parsed};
 use crate::parse::fixed_width::FixedWidthParser;
 use crate::parse::RecordView;
@@ -18,6 +20,10 @@ pub const PANIC_FOR_TESTS: &str = "PANIC FOR TESTS";
 /// A first field that makes unit tests panic while a record is mapped.
 #[cfg(test)]
 pub const PANIC_IN_MAPPING_FOR_TESTS: &str = "PANIC IN MAPPING";
+
+/// A tracking number that makes unit tests panic while its event is grouped.
+#[cfg(test)]
+pub const PANIC_IN_GROUPING_FOR_TESTS: &str = "PANIC IN GROUPING";
 
 /// U+FFFD in UTF-8, which the decoder writes for invalid bytes.
 const REPLACEMENT_CHARACTER: &[u8] = "\u{FFFD}".as_bytes();
@@ -44,16 +50,24 @@ enum Parser {
     },
 }
 
+/// A record's outcome, passed from `RecordStage` to `GroupStage` in file order.
+#[derive(Debug)]
+pub enum Record {
+    /// A mapped event and the line where its record starts.
+    Event(Event, u64),
+    /// A bad record: the message for its `error_messages` item.
+    Bad(String),
+}
+
+/// Lines to records to events.
 pub struct RecordStage<'p> {
     profile: &'p Profile,
     source_name: String,
     skip_lines: u64,
     parser: Parser,
     mapper: Option<Mapper>,
-    grouper: Grouper,
-    items: Vec<Item>,
-    pub batches: BatchBuilder,
-    batch_items: usize,
+    /// The records handled so far, in file order, for `GroupStage`.
+    pub records: Vec<Record>,
     /// Set once the decoder has replaced invalid bytes, so that lines are searched for
     /// U+FFFD only in files that need it.
     pub bytes_replaced: bool,
@@ -62,15 +76,12 @@ pub struct RecordStage<'p> {
     replaced_line: Option<u64>,
     /// The number of the last line seen, for the message about a file without a header.
     lines_seen: u64,
-    /// Set by `finish` and `fail`: no more lines, the window is being emptied.
-    finishing: bool,
-    pub counts: Counts,
     /// A fatal error found while processing lines; the pipeline stops at it.
     pub fatal: Option<FatalError>,
 }
 
 impl<'p> RecordStage<'p> {
-    pub fn new(profile: &'p Profile, source_name: &str, batch_items: usize) -> Result<RecordStage<'p>, FatalError> {
+    pub fn new(profile: &'p Profile, source_name: &str) -> Result<RecordStage<'p>, FatalError> {
         let (parser, skip_lines, mapper) = match &profile.format {
             Format::Delimited(format) => {
                 let delimiter = format.delimiter.as_bytes()[0];
@@ -112,21 +123,10 @@ impl<'p> RecordStage<'p> {
             skip_lines: skip_lines as u64,
             parser,
             mapper,
-            grouper: Grouper::new(
-                profile.grouping.max_open_shipments,
-                profile.grouping.deduplicate,
-                profile.update_method,
-                profile.carrier_name.clone(),
-                source_name,
-            ),
-            items: Vec::new(),
-            batches: BatchBuilder::new(batch_items),
-            batch_items: batch_items.max(1),
+            records: Vec::new(),
             lines_seen: 0,
             bytes_replaced: false,
             replaced_line: None,
-            finishing: false,
-            counts: Counts::default(),
             fatal: None,
         })
     }
@@ -240,30 +240,6 @@ impl<'p> RecordStage<'p> {
                 .with("lines", self.lines_seen),
             );
         }
-        self.finishing = true;
-    }
-
-    /// Stops reading after a fatal error; the waiting shipments are yielded next, sent as
-    /// `append` in replace mode.
-    pub fn fail(&mut self) {
-        self.grouper.mark_failed();
-        self.finishing = true;
-    }
-
-    /// After `finish` or `fail`, encodes the next batch of waiting shipments; returns
-    /// whether more remain. The window is emptied a batch at a time, so that its shipments
-    /// and their encoded batches are never all in memory at once.
-    pub fn flush_some(&mut self) -> bool {
-        if !self.finishing {
-            return false;
-        }
-        let more = self.grouper.finish_some(self.batch_items, &mut self.items);
-        self.drain_items();
-        if !more {
-            self.batches.close();
-            self.counts.duplicates = self.grouper.duplicates;
-        }
-        more
     }
 
     fn reject_too_long(&mut self, line: &Line<'_>) {
@@ -342,10 +318,8 @@ impl<'p> RecordStage<'p> {
             .with("line", line)
     }
 
-    /// Counts a mapped record and passes its event to the grouper; `line` is where the
-    /// record starts.
-    fn accept(&mut self, result: Result<crate::model::Event, String>, line: u64) {
-        self.counts.records += 1;
+    /// Passes a mapped record on; `line` is where the record starts.
+    fn accept(&mut self, result: Result<Event, String>, line: u64) {
         match result {
             Ok(mut event) => {
                 if let Some(line) = self.replaced_line {
@@ -362,20 +336,91 @@ impl<'p> RecordStage<'p> {
                         self.source_name, self.profile.encoding
                     ));
                 }
-                self.grouper.push(event, line, &mut self.items);
-                self.drain_items();
+                // The event waits in the window in an allocation of its exact size, made
+                // on this thread like the rest of the event.
+                event.compact();
+                self.records.push(Record::Event(event, line));
             }
-            Err(message) => {
-                self.counts.records -= 1;
-                self.reject(message);
-            }
+            Err(message) => self.reject(message),
         }
     }
 
     fn reject(&mut self, message: String) {
+        self.records.push(Record::Bad(message));
+    }
+}
+
+/// Events to shipments to batches.
+pub struct GroupStage {
+    grouper: Grouper,
+    items: Vec<Item>,
+    pub batches: BatchBuilder,
+    batch_items: usize,
+    /// Set by `finish` and `fail`: no more records, the window is being emptied.
+    finishing: bool,
+    pub counts: Counts,
+}
+
+impl GroupStage {
+    pub fn new(profile: &Profile, source_name: &str, batch_items: usize) -> GroupStage {
+        GroupStage {
+            grouper: Grouper::new(
+                profile.grouping.max_open_shipments,
+                profile.grouping.deduplicate,
+                profile.update_method,
+                profile.carrier_name.clone(),
+                source_name,
+            ),
+            items: Vec::new(),
+            batches: BatchBuilder::new(batch_items),
+            batch_items: batch_items.max(1),
+            finishing: false,
+            counts: Counts::default(),
+        }
+    }
+
+    /// Groups an event, or yields a bad record's item at once.
+    pub fn push(&mut self, record: Record) {
+        #[cfg(test)]
+        if let Record::Event(event, line) = &record {
+            if event.tracking_number() == PANIC_IN_GROUPING_FOR_TESTS {
+                panic!("a test asked for a panic while grouping line {line}");
+            }
+        }
         self.counts.records += 1;
-        self.items.push(Item::Error(vec![message]));
+        match record {
+            Record::Event(event, line) => self.grouper.push(event, line, &mut self.items),
+            Record::Bad(message) => self.items.push(Item::Error(vec![message])),
+        }
         self.drain_items();
+    }
+
+    /// Ends the input: the waiting shipments are yielded next.
+    pub fn finish(&mut self) {
+        self.finishing = true;
+    }
+
+    /// Stops after a fatal error; the waiting shipments are yielded next, sent as `append`
+    /// in replace mode.
+    pub fn fail(&mut self) {
+        self.grouper.mark_failed();
+        self.finishing = true;
+    }
+
+    /// After `finish` or `fail`, encodes the next batch of waiting shipments; returns
+    /// whether more remain. The window is emptied a batch at a time, so that its shipments
+    /// and their encoded batches are never all in memory at once.
+    pub fn flush_some(&mut self) -> bool {
+        if !self.finishing {
+            return false;
+        }
+        let more = self.grouper.finish_some(self.batch_items, &mut self.items);
+        self.drain_items();
+        if !more {
+            self.batches.close();
+            self.counts.duplicates = self.grouper.duplicates;
+        }
+        more
     }
 
     fn drain_items(&mut self) {
@@ -401,7 +446,7 @@ fn map_record(
     record: &RecordView<'_>,
     unterminated: bool,
     source_name: &str,
-) -> Result<crate::model::Event, String> {
+) -> Result<Event, String> {
     let mapper = mapper.expect("records are mapped only after the header");
     let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         #[cfg(test)]
