@@ -12,7 +12,7 @@ use crate::model::{Event, Extra, Text};
 use crate::parse::RecordView;
 use crate::profile::{ColumnRef, FieldSpec, Format, Profile, StandardizedStatus};
 use status::StatusTable;
-use time::{TimeParser, ZoneCache};
+use time::{OffsetCache, TimeParser, ZoneCache};
 
 /// A record that cannot become an event; it is yielded as an `error_messages` item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +241,8 @@ impl TimeField {
 pub struct Mapper {
     source_name: String,
     carrier_zone: TimeZone,
+    /// Conversions in `carrier_zone`, the zone of most records.
+    carrier_offsets: OffsetCache,
     /// Per-record zones by their text, behind a `RefCell` so mapping can borrow `self`.
     zones: std::cell::RefCell<ZoneCache>,
     statuses: StatusTable,
@@ -289,6 +291,7 @@ impl Mapper {
             source_name: source_name.to_string(),
             carrier_zone: TimeZone::get(&profile.time_zone)
                 .map_err(|error| FatalError::bad_request("PROFILE_INVALID", format!("time_zone: {error}")))?,
+            carrier_offsets: OffsetCache::default(),
             zones: std::cell::RefCell::new(ZoneCache::default()),
             statuses: StatusTable::new(&profile.statuses),
             has_status_column: fields.event_code.is_some(),
@@ -440,6 +443,12 @@ impl Mapper {
         Ok(event)
     }
 
+    /// Returns the offset cache for `zone` when it is the profile's `time_zone`, which
+    /// `map` passes by reference to `carrier_zone`.
+    fn offset_cache(&self, zone: &TimeZone) -> Option<&OffsetCache> {
+        std::ptr::eq(zone, &self.carrier_zone).then_some(&self.carrier_offsets)
+    }
+
     /// Reads the per-record time zone; `None` means the profile's `time_zone` applies.
     fn record_zone(
         &self,
@@ -485,7 +494,7 @@ impl Mapper {
                 ),
             ));
         };
-        field.parser.parse(&value, zone).map_err(|problem| {
+        field.parser.parse(&value, zone, self.offset_cache(zone)).map_err(|problem| {
             self.error(
                 record,
                 unterminated,
@@ -542,7 +551,7 @@ impl Mapper {
         let Some(value) = field.field.read(record) else {
             return;
         };
-        match field.parser.parse(&value, zone) {
+        match field.parser.parse(&value, zone, self.offset_cache(zone)) {
             Ok(stamp) => event.set_with(text, |out| stamp.write_utc(out)),
             Err(problem) => warnings.push(format!(
                 "{}: invalid {} {value:?} ({}): expected format {} ({problem}); the value was left out",

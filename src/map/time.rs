@@ -1,10 +1,11 @@
 //! Carrier date-times: strftime-style formats, the feed's time zone, and RFC 3339 output.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 /// A parsed carrier time: the instant and the local wall-clock offset it was written in.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ pub fn check_format(format: &str) -> Result<(), String> {
     })?;
     // A format that cannot read back what it writes never parses a value: one without a
     // full date (`%H:%M`), or with a directive that gives no date and time (`%s`, `%Z`).
-    parse_with_jiff(format, &written, &TimeZone::UTC).map(|_| ()).map_err(|reason| {
+    parse_with_jiff(format, &written, &TimeZone::UTC, None).map(|_| ()).map_err(|reason| {
         format!(
             "`{format}` cannot be read as a date and time: 2024-01-02 03:04:05 UTC written with it is {written:?}, which it does not parse ({reason}); use a format with the year, month and day, such as %Y-%m-%d %H:%M:%S"
         )
@@ -252,15 +253,16 @@ impl TimeParser {
             .join(" or ")
     }
 
-    /// Parses `value`; a value without its own offset is local time in `zone`.
-    /// With several formats, the error names each format with its own reason.
-    pub fn parse(&self, value: &str, zone: &TimeZone) -> Result<Stamp, String> {
+    /// Parses `value`; a value without its own offset is local time in `zone`, and
+    /// `cache`, when given, belongs to `zone`. With several formats, the error names each
+    /// format with its own reason.
+    pub fn parse(&self, value: &str, zone: &TimeZone, cache: Option<&OffsetCache>) -> Result<Stamp, String> {
         let mut errors = Vec::new();
         for (format, layout) in &self.formats {
             let result = match layout.as_ref().and_then(|layout| layout.parse(value)) {
-                Some(Ok(local)) => in_zone(local, zone),
+                Some(Ok(local)) => in_zone_cached(local, zone, cache),
                 Some(Err(error)) => Err(error),
-                None => parse_with_jiff(format, value, zone),
+                None => parse_with_jiff(format, value, zone, cache),
             };
             match result.and_then(check_years) {
                 Ok(stamp) => return Ok(stamp),
@@ -278,7 +280,7 @@ impl TimeParser {
     }
 }
 
-fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, String> {
+fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone, cache: Option<&OffsetCache>) -> Result<Stamp, String> {
     let broken = jiff::fmt::strtime::parse(format, value).map_err(|error| error.to_string())?;
     let local = broken.to_datetime().map_err(|error| error.to_string())?;
     match broken.offset() {
@@ -305,7 +307,7 @@ fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone) -> Result<Stamp, 
                     ..stamp
                 })
             }
-            None => in_zone(local, zone),
+            None => in_zone_cached(local, zone, cache),
         },
     }
 }
@@ -360,6 +362,82 @@ fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
         in_gap,
         zone_in_value: None,
     })
+}
+
+/// A stretch of time in which a zone keeps one offset, narrowed at both ends by more than
+/// any change of offset can move a local time: every local time whose instant with that
+/// offset falls inside exists once in the zone, so it converts with that offset.
+///
+/// Offsets lie within ±26 hours, so a transition at instant `t` makes local times
+/// ambiguous or missing only between `t + offset - 52 h` and `t + offset + 52 h`. Hence
+/// the stretch runs from 52 hours after the previous transition to 52 hours before the next.
+#[derive(Debug, Clone, Copy)]
+struct OffsetSpan {
+    start: Timestamp,
+    end: Timestamp,
+    offset: Offset,
+}
+
+const SPAN_MARGIN: SignedDuration = SignedDuration::from_hours(52);
+
+/// The offset span of the last time converted in one zone. A feed's times are mostly
+/// close together, so most of them fall into the span of the time before and skip the
+/// search through the zone's transitions.
+#[derive(Debug, Default)]
+pub struct OffsetCache {
+    span: Cell<Option<OffsetSpan>>,
+}
+
+impl OffsetCache {
+    /// Converts `local` with the cached offset, if its instant lies inside the span.
+    fn convert(&self, local: DateTime) -> Option<Stamp> {
+        let span = self.span.get()?;
+        let timestamp = span.offset.to_timestamp(local).ok()?;
+        (span.start <= timestamp && timestamp < span.end).then_some(Stamp {
+            timestamp,
+            local,
+            offset_seconds: span.offset.seconds(),
+            in_gap: false,
+            zone_in_value: None,
+        })
+    }
+
+    /// Remembers the span of `zone` around `timestamp`.
+    fn remember(&self, zone: &TimeZone, timestamp: Timestamp) {
+        let offset = zone.to_offset(timestamp);
+        // The transition at or before the instant, and the first one after it.
+        let just_after = timestamp.checked_add(SignedDuration::from_nanos(1)).ok();
+        let previous = just_after
+            .and_then(|after| zone.preceding(after).next())
+            .map(|t| t.timestamp());
+        let next = zone.following(timestamp).next().map(|t| t.timestamp());
+        let start = match previous {
+            Some(transition) => transition.checked_add(SPAN_MARGIN).ok(),
+            None => Some(Timestamp::MIN),
+        };
+        let end = match next {
+            Some(transition) => transition.checked_sub(SPAN_MARGIN).ok(),
+            None => Some(Timestamp::MAX),
+        };
+        let span = match (start, end) {
+            (Some(start), Some(end)) if start < end => Some(OffsetSpan { start, end, offset }),
+            _ => None,
+        };
+        self.span.set(span);
+    }
+}
+
+/// `in_zone` through `cache`, which belongs to `zone`.
+fn in_zone_cached(local: DateTime, zone: &TimeZone, cache: Option<&OffsetCache>) -> Result<Stamp, String> {
+    let Some(cache) = cache else {
+        return in_zone(local, zone);
+    };
+    if let Some(stamp) = cache.convert(local) {
+        return Ok(stamp);
+    }
+    let stamp = in_zone(local, zone)?;
+    cache.remember(zone, stamp.timestamp);
+    Ok(stamp)
 }
 
 /// Parses per-record zone values (IANA names or offsets) and caches them.
@@ -437,14 +515,14 @@ mod tests {
     #[test]
     fn fixed_layout_in_summer_time() {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        let stamp = parser.parse("20220429143447", &berlin()).unwrap();
+        let stamp = parser.parse("20220429143447", &berlin(), None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2022-04-29T12:34:47Z");
         assert_eq!(stamp.local_rfc3339(), "2022-04-29T14:34:47+02:00");
     }
 
     #[test]
     fn jiff_fallback_agrees_with_fixed_layout() {
-        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2020-11-03 03:00:53", &berlin()).unwrap();
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2020-11-03 03:00:53", &berlin(), None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2020-11-03T02:00:53Z");
         assert_eq!(stamp.local_rfc3339(), "2020-11-03T03:00:53+01:00");
     }
@@ -452,19 +530,19 @@ mod tests {
     #[test]
     fn invalid_calendar_date_is_an_error() {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        assert!(parser.parse("20220431120000", &berlin()).is_err());
-        assert!(parser.parse("2022043112000", &berlin()).is_err());
+        assert!(parser.parse("20220431120000", &berlin(), None).is_err());
+        assert!(parser.parse("2022043112000", &berlin(), None).is_err());
     }
 
     #[test]
     fn second_format_takes_date_only_values() {
         let parser = TimeParser::new(&["%d%m%Y %H%M".to_string(), "%d%m%Y".to_string()]);
         let stamp = parser
-            .parse("12052021", &TimeZone::get("Europe/Rome").unwrap())
+            .parse("12052021", &TimeZone::get("Europe/Rome").unwrap(), None)
             .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2021-05-11T22:00:00Z");
         let stamp = parser
-            .parse("12052021 0957", &TimeZone::get("Europe/Rome").unwrap())
+            .parse("12052021 0957", &TimeZone::get("Europe/Rome").unwrap(), None)
             .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2021-05-12T07:57:00Z");
     }
@@ -472,7 +550,7 @@ mod tests {
     #[test]
     fn explicit_offset_wins_over_zone() {
         let parser = TimeParser::new(&["%Y-%m-%dT%H:%M:%S%:z".to_string()]);
-        let stamp = parser.parse("2022-04-29T14:34:47-05:00", &berlin()).unwrap();
+        let stamp = parser.parse("2022-04-29T14:34:47-05:00", &berlin(), None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2022-04-29T19:34:47Z");
         assert_eq!(stamp.local_rfc3339(), "2022-04-29T14:34:47-05:00");
     }
@@ -480,11 +558,11 @@ mod tests {
     #[test]
     fn leap_second_reads_as_59_in_both_parsers() {
         let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        let stamp = packed.parse("20161231235960", &TimeZone::UTC).unwrap();
+        let stamp = packed.parse("20161231235960", &TimeZone::UTC, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
-        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2016-12-31 23:59:60", &TimeZone::UTC).unwrap();
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2016-12-31 23:59:60", &TimeZone::UTC, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
-        assert!(packed.parse("20161231235961", &TimeZone::UTC).is_err());
+        assert!(packed.parse("20161231235961", &TimeZone::UTC, None).is_err());
     }
 
     #[test]
@@ -493,34 +571,34 @@ mod tests {
         let full = TimeParser::new(&["%d %B %Y".to_string()]);
         for value in ["01 Jan 2024", "01 jan 2024", "01 JAN 2024"] {
             assert_eq!(
-                short.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(),
+                short.parse(value, &TimeZone::UTC, None).unwrap().utc_rfc3339(),
                 "2024-01-01T00:00:00Z",
                 "{value}"
             );
         }
         for value in ["01 January 2024", "01 JANUARY 2024"] {
             assert_eq!(
-                full.parse(value, &TimeZone::UTC).unwrap().utc_rfc3339(),
+                full.parse(value, &TimeZone::UTC, None).unwrap().utc_rfc3339(),
                 "2024-01-01T00:00:00Z",
                 "{value}"
             );
         }
-        assert!(short.parse("01 January 2024", &TimeZone::UTC).is_err());
-        assert!(full.parse("01 Jan 2024", &TimeZone::UTC).is_err());
+        assert!(short.parse("01 January 2024", &TimeZone::UTC, None).is_err());
+        assert!(full.parse("01 Jan 2024", &TimeZone::UTC, None).is_err());
     }
 
     #[test]
     fn zone_name_in_value_wins() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S %Q".to_string()]);
         let stamp = parser
-            .parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC)
+            .parse("2024-01-02 03:04:05 America/New_York", &TimeZone::UTC, None)
             .unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2024-01-02T08:04:05Z");
         assert_eq!(stamp.local_rfc3339(), "2024-01-02T03:04:05-05:00");
-        let stamp = parser.parse("2024-01-02 03:04:05 +0530", &TimeZone::UTC).unwrap();
+        let stamp = parser.parse("2024-01-02 03:04:05 +0530", &TimeZone::UTC, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2024-01-01T21:34:05Z");
         let gap = parser
-            .parse("2024-03-10 02:30:00 America/New_York", &TimeZone::UTC)
+            .parse("2024-03-10 02:30:00 America/New_York", &TimeZone::UTC, None)
             .unwrap();
         assert!(gap.in_gap);
         assert_eq!(
@@ -529,7 +607,7 @@ mod tests {
         );
         assert_eq!(gap.utc_rfc3339(), "2024-03-10T07:30:00Z");
         let error = parser
-            .parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC)
+            .parse("2024-01-02 03:04:05 Mars/Base", &TimeZone::UTC, None)
             .unwrap_err();
         assert!(error.contains("Mars/Base"), "{error}");
     }
@@ -537,7 +615,7 @@ mod tests {
     #[test]
     fn gap_in_spring_resolves_forward() {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        let stamp = parser.parse("20220327023000", &berlin()).unwrap();
+        let stamp = parser.parse("20220327023000", &berlin(), None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2022-03-27T01:30:00Z");
     }
 
@@ -545,26 +623,29 @@ mod tests {
     fn years_outside_four_digits_are_errors() {
         let dashed = TimeParser::new(&["%Y-%m-%d %H:%M".to_string()]);
         assert_eq!(
-            dashed.parse("-001-01-02 10:00", &TimeZone::UTC).unwrap_err(),
+            dashed.parse("-001-01-02 10:00", &TimeZone::UTC, None).unwrap_err(),
             "the year -1 is outside 1 to 9999"
         );
         let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
         assert_eq!(
-            packed.parse("00000102100000", &TimeZone::UTC).unwrap_err(),
+            packed.parse("00000102100000", &TimeZone::UTC, None).unwrap_err(),
             "the year 0 is outside 1 to 9999"
         );
         // Local year 1 at UTC+01:00 is year 0 in UTC half an hour earlier.
         let east = TimeZone::fixed(Offset::constant(1));
         assert_eq!(
-            packed.parse("00010101003000", &east).unwrap_err(),
+            packed.parse("00010101003000", &east, None).unwrap_err(),
             "the year 0 is outside 1 to 9999"
         );
         assert_eq!(
-            packed.parse("99991230120000", &TimeZone::UTC).unwrap().utc_rfc3339(),
+            packed
+                .parse("99991230120000", &TimeZone::UTC, None)
+                .unwrap()
+                .utc_rfc3339(),
             "9999-12-30T12:00:00Z"
         );
         assert_eq!(
-            packed.parse("99991231235959", &TimeZone::UTC).unwrap_err(),
+            packed.parse("99991231235959", &TimeZone::UTC, None).unwrap_err(),
             "the time is after 9999-12-30T22:00:00Z, the latest time that can be converted to UTC"
         );
     }
@@ -572,7 +653,7 @@ mod tests {
     #[test]
     fn every_format_gives_its_reason() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M:%S".to_string(), "%Y-%m-%d %H:%M".to_string()]);
-        let error = parser.parse("2024-02-30 12:00", &berlin()).unwrap_err();
+        let error = parser.parse("2024-02-30 12:00", &berlin(), None).unwrap_err();
         let (first, second) = error.split_once("; %Y-%m-%d %H:%M: ").expect(&error);
         assert!(first.starts_with("%Y-%m-%d %H:%M:%S: "), "{error}");
         assert!(second.contains("day"), "{error}");
@@ -601,22 +682,99 @@ mod tests {
         assert!(check_format("abc").unwrap_err().starts_with("`abc` has no % directive"));
     }
 
+    /// Converts `local` through `cache` and directly, and checks that both agree.
+    fn check_cached(local: DateTime, zone: &TimeZone, cache: &OffsetCache) {
+        let direct = in_zone(local, zone);
+        let cached = in_zone_cached(local, zone, Some(cache));
+        match (direct, cached) {
+            (Ok(direct), Ok(cached)) => assert_eq!(
+                (direct.timestamp, direct.local, direct.offset_seconds, direct.in_gap),
+                (cached.timestamp, cached.local, cached.offset_seconds, cached.in_gap),
+                "{local} in {:?}",
+                zone.iana_name()
+            ),
+            (Err(direct), Err(cached)) => assert_eq!(direct, cached),
+            (direct, cached) => panic!("{local}: {direct:?} directly, {cached:?} through the cache"),
+        }
+    }
+
+    #[test]
+    fn offset_cache_agrees_with_the_zone() {
+        // Zones with one-hour, half-hour and no daylight saving shifts, a zone that skipped
+        // a whole day (Apia, 2011-12-30), and one whose rules changed (Sao Paulo, 2019).
+        let names = [
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Pacific/Apia",
+            "America/Sao_Paulo",
+            "Asia/Kolkata",
+            "UTC",
+        ];
+        for name in names {
+            let zone = TimeZone::get(name).unwrap();
+            let cache = OffsetCache::default();
+
+            // Every 7 minutes through two years, forward and then backward.
+            let start = DateTime::new(2011, 1, 1, 0, 0, 0, 0).unwrap();
+            let step = SignedDuration::from_mins(7);
+            let steps = 2 * 366 * 24 * 60 / 7;
+            let mut local = start;
+            for _ in 0..steps {
+                check_cached(local, &zone, &cache);
+                local = local.checked_add(step).unwrap();
+            }
+            for _ in 0..steps {
+                local = local.checked_sub(step).unwrap();
+                check_cached(local, &zone, &cache);
+            }
+
+            // Jumps between far apart times, from 1900 to 2100.
+            let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+            for _ in 0..20_000 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let seconds = (seed >> 33) as i64 % (200 * 365 * 86_400);
+                let local = DateTime::new(1900, 1, 1, 0, 0, 0, 0)
+                    .unwrap()
+                    .checked_add(SignedDuration::from_secs(seconds))
+                    .unwrap();
+                check_cached(local, &zone, &cache);
+            }
+        }
+    }
+
+    #[test]
+    fn offset_cache_serves_the_next_time_of_a_feed() {
+        let zone = berlin();
+        let cache = OffsetCache::default();
+        let first = DateTime::new(2024, 3, 20, 8, 0, 0, 0).unwrap();
+        in_zone_cached(first, &zone, Some(&cache)).unwrap();
+
+        // The next scan, an hour later, is converted from the cache alone.
+        let next = cache.convert(DateTime::new(2024, 3, 20, 9, 0, 0, 0).unwrap()).unwrap();
+        assert_eq!(next.utc_rfc3339(), "2024-03-20T08:00:00Z");
+        // Within 52 hours of the switch to summer time (2024-03-31 01:00 UTC), it is not.
+        assert!(cache.convert(DateTime::new(2024, 3, 29, 2, 0, 0, 0).unwrap()).is_none());
+    }
+
     #[test]
     fn gap_is_flagged_and_fold_is_not() {
         let parser = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
-        assert!(parser.parse("20240331023000", &berlin()).unwrap().in_gap);
-        assert!(!parser.parse("20240331033000", &berlin()).unwrap().in_gap);
-        assert!(!parser.parse("20241027023000", &berlin()).unwrap().in_gap);
+        assert!(parser.parse("20240331023000", &berlin(), None).unwrap().in_gap);
+        assert!(!parser.parse("20240331033000", &berlin(), None).unwrap().in_gap);
+        assert!(!parser.parse("20241027023000", &berlin(), None).unwrap().in_gap);
     }
 
     #[test]
     fn written_offset_of_a_day_is_rejected() {
         let parser = TimeParser::new(&["%Y-%m-%d %H:%M %z".to_string()]);
-        assert!(parser.parse("2024-01-02 10:00 +2400", &berlin()).is_err());
-        assert!(parser.parse("2024-01-02 10:00 -2530", &berlin()).is_err());
+        assert!(parser.parse("2024-01-02 10:00 +2400", &berlin(), None).is_err());
+        assert!(parser.parse("2024-01-02 10:00 -2530", &berlin(), None).is_err());
         assert_eq!(
             parser
-                .parse("2024-01-02 10:00 +2330", &berlin())
+                .parse("2024-01-02 10:00 +2330", &berlin(), None)
                 .unwrap()
                 .offset_seconds,
             84600
