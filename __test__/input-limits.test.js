@@ -585,6 +585,24 @@ test('HTTP redirects, retries and encodings', async (t) => {
     }
   });
 
+  await t.test('gzip file whose first transfer member holds one byte', async () => {
+    // The transfer layer's first member decodes to the file's first byte alone, so the
+    // first read of the file holds 1f without 8b.
+    const file = zlib.gzipSync(body);
+    const transfer = Buffer.concat([zlib.gzipSync(file.subarray(0, 1)), zlib.gzipSync(file.subarray(1))]);
+    const server = await startServer(serveBuffer(transfer, { headers: { 'Content-Encoding': 'gzip' } }));
+    try {
+      const profile = profileFor({ url: `${server.url}/file.csv.gz` });
+      const { items, error } = await runImport(profile);
+
+      assert.equal(error, null);
+      assert.equal(items.length, 1);
+      assert.equal(items[0].tracking_info.events[0].event_datetime, '2024-01-02T09:00:00Z');
+    } finally {
+      await server.close();
+    }
+  });
+
   await t.test('gzip compression met by content encoding', async () => {
     const server = await startServer(serveBuffer(zlib.gzipSync(body), { headers: { 'Content-Encoding': 'gzip' } }));
     try {

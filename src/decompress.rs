@@ -36,11 +36,22 @@ pub async fn wrap(
     name: &str,
     read_failed: impl FnOnce(Error) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
-    let mut buffered = BufReader::with_capacity(CHUNK, reader);
-    let start = match buffered.fill_buf().await {
-        Ok(start) => start,
-        Err(error) => return Err(read_failed(error)),
-    };
+    // A first read may hold a single byte (a slow server, a pipe, or a gzip transfer
+    // layer whose first member holds one byte), so the reads go on until the magic bytes
+    // can be told.
+    let mut reader = reader;
+    let mut first = [0u8; 4];
+    let mut filled = 0;
+    while filled < GZIP_MAGIC.len() {
+        match reader.read(&mut first[filled..]).await {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) => return Err(read_failed(error)),
+        }
+    }
+    let start = &first[..filled];
+    let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(std::io::Cursor::new(start.to_vec()).chain(reader));
+    let buffered = BufReader::with_capacity(CHUNK, reader);
     let starts_like_gzip = start.starts_with(&GZIP_MAGIC);
     let gzip = match compression {
         Compression::None => false,
@@ -169,6 +180,21 @@ mod tests {
         let mut text = String::new();
         reader.read_to_string(&mut text).await?;
         Ok(text)
+    }
+
+    #[tokio::test]
+    async fn gzip_is_detected_when_the_first_read_holds_one_byte() {
+        // A buffer of one byte makes every read return a single byte.
+        let one_byte_reads = BufReader::with_capacity(1, std::io::Cursor::new(gzip("A1;20240501120000\n")));
+        let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(one_byte_reads);
+        let (mut reader, gzip) = wrap(reader, Compression::Auto, GzipClaim::Profile, "test.gz", |_| unreachable!())
+            .await
+            .unwrap();
+
+        assert!(gzip);
+        let mut text = String::new();
+        reader.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "A1;20240501120000\n");
     }
 
     #[tokio::test]
