@@ -195,6 +195,57 @@ test('invalid UTF-16 warning has no Latin-1 hint', async () => {
   ]);
 });
 
+test('invalid bytes in a record over two lines are reported at its first line', async () => {
+  const file = path.join(directory, 'multiline-invalid.csv');
+  fs.writeFileSync(file, Buffer.concat([
+    Buffer.from('TN;DT;CODE;TEXT\nA1;20240501120000;99;"first line\nsecond '),
+    Buffer.from([0xff]),
+    Buffer.from('"\n'),
+  ]));
+  const multiline = {
+    source: { path: file },
+    time_zone: 'UTC',
+    format: { type: 'delimited', delimiter: ';', header: true, multiline_quotes: true },
+    fields: {
+      tracking_number: 'TN',
+      event_datetime: { column: 'DT', format: '%Y%m%d%H%M%S' },
+      event_code: 'CODE',
+      description: 'TEXT',
+    },
+  };
+  const { shipments } = await importFile(file, multiline);
+  assert.deepEqual(shipments[0].warning_messages, [
+    `${file}:2: carrier status code "99" is not in the profile's statuses table, so the event has status UN; add the code to statuses`,
+    `${file}:2: the record contains bytes that are not valid utf-8, which were replaced by U+FFFD; set encoding to the file's real encoding (windows-1252 for Latin-1 files)`,
+  ]);
+});
+
+test('a quote still open at the end of the file', async (t) => {
+  const quoted = (file) => ({
+    source: { path: file },
+    time_zone: 'UTC',
+    format: { type: 'delimited', delimiter: ';', header: true, multiline_quotes: true },
+    fields: { tracking_number: 'TN', event_datetime: { column: 'DT', format: '%Y%m%d%H%M%S' }, description: 'TEXT' },
+  });
+  const cases = [
+    ['with a final line break', 'TN;DT;TEXT\nA1;20240501120000;ok\nA2;20240501120000;"handed to\nneighbour\n', ''],
+    ['cut short without one', 'TN;DT;TEXT\nA1;20240501120000;ok\nA2;20240501120000;"handed to\nneighb', ' (the last line has no line break, so the file may be cut short)'],
+  ];
+  for (const [name, text, note] of cases) {
+    await t.test(name, async () => {
+      const file = path.join(directory, `open-quote-${name.replaceAll(' ', '-')}.csv`);
+      fs.writeFileSync(file, text);
+      const { errors, shipments, summary } = await importFile(file, quoted(file));
+
+      assert.equal(shipments.length, 1);
+      assert.deepEqual(errors, [[
+        `${file}:3: a quoted field opened on this line is never closed before the end of the file; close the quote. The record and the lines after it were skipped${note}`,
+      ]]);
+      assert.equal(summary.records, 2);
+    });
+  }
+});
+
 test('replace update method is passed through', async () => {
   const { shipments } = await importFile(realFile, { ...profile, update_method: 'replace' });
   assert.ok(shipments.every((item) => item.update_method === 'replace'));

@@ -76,6 +76,9 @@ pub struct RecordStage<'p> {
     replaced_line: Option<u64>,
     /// The number of the last line seen, for the message about a file without a header.
     lines_seen: u64,
+    /// Set when the last line seen had no line break, which the file's last line lacks
+    /// when the file was cut short.
+    last_line_unterminated: bool,
     /// A fatal error found while processing lines; the pipeline stops at it.
     pub fatal: Option<FatalError>,
 }
@@ -125,6 +128,7 @@ impl<'p> RecordStage<'p> {
             mapper,
             records: Vec::new(),
             lines_seen: 0,
+            last_line_unterminated: false,
             bytes_replaced: false,
             replaced_line: None,
             fatal: None,
@@ -134,6 +138,7 @@ impl<'p> RecordStage<'p> {
     /// Processes one line of the file.
     pub fn on_line(&mut self, line: Line<'_>) {
         self.lines_seen = line.number;
+        self.last_line_unterminated = line.unterminated;
         if self.fatal.is_some() || line.number <= self.skip_lines {
             return;
         }
@@ -210,8 +215,13 @@ impl<'p> RecordStage<'p> {
     pub fn finish(&mut self) {
         if let Parser::Delimited(parser) = &mut self.parser {
             if let Some(Parsed::UnterminatedQuote { line, .. }) = parser.finish() {
+                let hint = if self.last_line_unterminated {
+                    " (the last line has no line break, so the file may be cut short)"
+                } else {
+                    ""
+                };
                 let message = format!(
-                    "{}:{line}: a quoted field opened on this line is never closed before the end of the file; close the quote. The record and the lines after it were skipped",
+                    "{}:{line}: a quoted field opened on this line is never closed before the end of the file; close the quote. The record and the lines after it were skipped{hint}",
                     self.source_name
                 );
                 self.reject(message);
@@ -322,7 +332,8 @@ impl<'p> RecordStage<'p> {
     fn accept(&mut self, result: Result<Event, String>, line: u64) {
         match result {
             Ok(mut event) => {
-                if let Some(line) = self.replaced_line {
+                // Named by the line where the record starts, like every message about it.
+                if self.replaced_line.is_some() {
                     // Invalid UTF-8 is most often a Latin-1 file read with the default encoding.
                     let is_utf8 =
                         encoding_rs::Encoding::for_label(self.profile.encoding.as_bytes()) == Some(encoding_rs::UTF_8);
