@@ -121,6 +121,10 @@ struct FixedLayout {
     parts: Vec<LayoutPart>,
     length: usize,
     has_time: bool,
+    /// Set when two numbers follow each other without a separator, as in `%Y%m%d%H%M%S`.
+    /// Only the full width then tells where one number ends, so a shorter or longer
+    /// value is an error instead of a guess.
+    packed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,10 +178,14 @@ fn compile_layout(format: &str) -> Option<FixedLayout> {
     }
     let has_time = parts.iter().any(|part| matches!(part, LayoutPart::Hour));
     let length = parts.iter().map(|part| part.width()).sum();
+    let packed = parts
+        .windows(2)
+        .any(|pair| !matches!(pair[0], LayoutPart::Literal(_)) && !matches!(pair[1], LayoutPart::Literal(_)));
     Some(FixedLayout {
         parts,
         length,
         has_time,
+        packed,
     })
 }
 
@@ -185,6 +193,13 @@ impl FixedLayout {
     /// Parses a value of exactly the layout's length; `None` means "try jiff instead".
     fn parse(&self, value: &str) -> Option<Result<DateTime, String>> {
         let bytes = value.as_bytes();
+        if bytes.len() != self.length && self.packed {
+            let length = value.chars().count();
+            return Some(Err(format!(
+                "the value has {length} characters, but this format has fields without separators between them, so it needs exactly {}",
+                self.length
+            )));
+        }
         if bytes.len() != self.length {
             return None;
         }
@@ -757,6 +772,23 @@ mod tests {
         assert_eq!(next.utc_rfc3339(), "2024-03-20T08:00:00Z");
         // Within 52 hours of the switch to summer time (2024-03-31 01:00 UTC), it is not.
         assert!(cache.convert(DateTime::new(2024, 3, 29, 2, 0, 0, 0).unwrap()).is_none());
+    }
+
+    #[test]
+    fn packed_format_needs_its_full_width() {
+        let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+        assert_eq!(
+            packed.parse("2024050112000", &TimeZone::UTC, None).unwrap_err(),
+            "the value has 13 characters, but this format has fields without separators between them, so it needs exactly 14"
+        );
+        assert!(packed.parse("202405011200000", &TimeZone::UTC, None).is_err());
+        let date = TimeParser::new(&["%Y%m%d".to_string()]);
+        assert!(date.parse("2024051", &TimeZone::UTC, None).is_err());
+
+        // With separators, jiff still reads numbers without leading zeros.
+        let dashed = TimeParser::new(&["%Y-%m-%d %H:%M".to_string()]);
+        let stamp = dashed.parse("2024-5-1 9:05", &TimeZone::UTC, None).unwrap();
+        assert_eq!(stamp.utc_rfc3339(), "2024-05-01T09:05:00Z");
     }
 
     #[test]
