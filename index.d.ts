@@ -125,7 +125,7 @@ export interface ImportSummary {
   duplicates: number;
   /** Bytes read from the source, before decompression. */
   bytes: number;
-  /** Decoded chunks (up to 64 KiB each) in which malformed bytes were replaced by U+FFFD. */
+  /** U+FFFD characters written for malformed bytes (in a chunk that had any, a U+FFFD the file itself contained counts too). */
   replacements: number;
 }
 

@@ -34,7 +34,7 @@ pub struct Summary {
     pub counts: Counts,
     /// Bytes read from the source, before decompression.
     pub bytes: u64,
-    /// Decoded chunks in which malformed bytes were replaced by U+FFFD.
+    /// U+FFFD characters written for malformed bytes; see `TextDecoder::replacements`.
     pub replacements: u64,
 }
 
@@ -220,8 +220,8 @@ async fn produce(
 }
 
 /// Turns the decompressed bytes into records, one chunk at a time, until the input ends or
-/// fails or the grouping task goes away; returns the number of decoded chunks with
-/// replaced bytes. The last message it sends says how the input ended. A panic is caught
+/// fails or the grouping task goes away; returns the number of U+FFFD characters the
+/// decoder wrote. The last message it sends says how the input ended. A panic is caught
 /// and sent on, after the records before it, so that they are still yielded.
 async fn parse_records(
     profile: &Profile,
