@@ -195,7 +195,7 @@ test('invalid UTF-16 warning has no Latin-1 hint', async () => {
   ]);
 });
 
-test('invalid bytes in a record over two lines are reported at its first line', async () => {
+test('invalid bytes in a multiline record', async () => {
   const file = path.join(directory, 'multiline-invalid.csv');
   fs.writeFileSync(file, Buffer.concat([
     Buffer.from('TN;DT;CODE;TEXT\nA1;20240501120000;99;"first line\nsecond '),

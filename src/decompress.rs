@@ -36,9 +36,9 @@ pub async fn wrap(
     name: &str,
     read_failed: impl FnOnce(Error) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
-    // A first read may hold a single byte (a slow server, a pipe, or a gzip transfer
-    // layer whose first member holds one byte), so the reads go on until the magic bytes
-    // can be told.
+    // A first read may return a single byte (from a slow server, a pipe, or a gzip
+    // transfer layer whose first member holds one byte), so reading goes on until two
+    // bytes are there to compare with the magic bytes.
     let mut reader = reader;
     let mut first = [0u8; 4];
     let mut filled = 0;
@@ -183,13 +183,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn gzip_is_detected_when_the_first_read_holds_one_byte() {
+    async fn gzip_detected_after_one_byte_read() {
         // A buffer of one byte makes every read return a single byte.
         let one_byte_reads = BufReader::with_capacity(1, std::io::Cursor::new(gzip("A1;20240501120000\n")));
         let reader: Box<dyn AsyncRead + Send + Unpin> = Box::new(one_byte_reads);
-        let (mut reader, gzip) = wrap(reader, Compression::Auto, GzipClaim::Profile, "test.gz", |_| unreachable!())
-            .await
-            .unwrap();
+        let (mut reader, gzip) = wrap(
+            reader,
+            Compression::Auto,
+            GzipClaim::Profile,
+            "test.gz",
+            |_| unreachable!(),
+        )
+        .await
+        .unwrap();
 
         assert!(gzip);
         let mut text = String::new();

@@ -220,9 +220,11 @@ async fn produce(
 }
 
 /// Turns the decompressed bytes into records, one chunk at a time, until the input ends or
-/// fails or the grouping task goes away; returns the number of U+FFFD characters the
-/// decoder wrote. The last message it sends says how the input ended. A panic is caught
-/// and sent on, after the records before it, so that they are still yielded.
+/// fails or the grouping task goes away. Returns the number of U+FFFD characters the
+/// decoder wrote.
+///
+/// The last message sent is the end, the fatal error or the caught panic, so the records
+/// sent before it are still yielded.
 async fn parse_records(
     profile: &Profile,
     name: &str,
@@ -240,8 +242,8 @@ async fn parse_records(
     let mut lines = LineBuffer::new();
     loop {
         let Some(input) = input.recv().await else {
-            // The reader was dropped without an end: the import was closed. Dropping
-            // `output` without an end tells the grouping task so.
+            // The reader was dropped without an end because the import was closed. The
+            // grouping task sees `output` closed without an end and stops too.
             return decoder.replacements;
         };
         let step = catch_unwind(AssertUnwindSafe(|| {

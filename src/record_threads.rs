@@ -1,13 +1,14 @@
 //! The threads that run the record stages (parsing and mapping, grouping and encoding) of
 //! all imports.
 //!
-//! Each thread drives a single-threaded tokio runtime, and each half of an import's record
-//! stage is a task on one of them; the two halves of one import go to two threads when
+//! Each thread drives a single-threaded tokio runtime. Each half of an import's record
+//! stage is a task on one of them, and the two halves of one import go to two threads when
 //! there are two. A stage that waits for its consumer is a suspended task, so imports that
-//! are open but not read hold no thread, and any number of them can be open at once. A
-//! task never moves between threads, which keeps glibc from spreading the grouping window
-//! over many per-thread arenas: an event's text comes from the parsing thread's arena and
-//! the window's lists of events from the grouping thread's.
+//! are open but not read hold no thread, and any number of them can be open at once.
+//!
+//! A task never moves between threads, which keeps glibc from spreading the grouping
+//! window over many per-thread arenas. An event's text comes from the parsing thread's
+//! arena, and the window's lists of events come from the grouping thread's arena.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

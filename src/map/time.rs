@@ -122,7 +122,7 @@ struct FixedLayout {
     length: usize,
     has_time: bool,
     /// Set when two numbers follow each other without a separator, as in `%Y%m%d%H%M%S`.
-    /// Only the full width then tells where one number ends, so a shorter or longer
+    /// Only the full width then marks where one number ends, so a shorter or longer
     /// value is an error instead of a guess.
     packed: bool,
 }
@@ -380,8 +380,8 @@ fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
 }
 
 /// A stretch of time in which a zone keeps one offset, narrowed at both ends by more than
-/// any change of offset can move a local time: every local time whose instant with that
-/// offset falls inside exists once in the zone, so it converts with that offset.
+/// any change of offset can move a local time. Every local time whose instant with that
+/// offset falls inside exists exactly once in the zone, so it converts with that offset.
 ///
 /// Offsets lie within ±26 hours, so a transition at instant `t` makes local times
 /// ambiguous or missing only between `t + offset - 52 h` and `t + offset + 52 h`. Hence
@@ -761,7 +761,7 @@ mod tests {
     }
 
     #[test]
-    fn offset_cache_serves_the_next_time_of_a_feed() {
+    fn offset_cache_serves_nearby_times() {
         let zone = berlin();
         let cache = OffsetCache::default();
         let first = DateTime::new(2024, 3, 20, 8, 0, 0, 0).unwrap();
