@@ -587,7 +587,7 @@ test('HTTP redirects, retries and encodings', async (t) => {
 
   await t.test('gzip file whose first transfer member holds one byte', async () => {
     // The transfer layer's first member decodes to the file's first byte alone, so the
-    // first read of the file holds 1f without 8b.
+    // first read of the file returns 1f without 8b.
     const file = zlib.gzipSync(body);
     const transfer = Buffer.concat([zlib.gzipSync(file.subarray(0, 1)), zlib.gzipSync(file.subarray(1))]);
     const server = await startServer(serveBuffer(transfer, { headers: { 'Content-Encoding': 'gzip' } }));

@@ -241,7 +241,7 @@ impl TimeField {
 pub struct Mapper {
     source_name: String,
     carrier_zone: TimeZone,
-    /// Conversions in `carrier_zone`, the zone of most records.
+    /// The offset cache for `carrier_zone`, the zone of most records.
     carrier_offsets: OffsetCache,
     /// Per-record zones by their text, behind a `RefCell` so mapping can borrow `self`.
     zones: std::cell::RefCell<ZoneCache>,
@@ -443,8 +443,8 @@ impl Mapper {
         Ok(event)
     }
 
-    /// Returns the offset cache for `zone` when it is the profile's `time_zone`, which
-    /// `map` passes by reference to `carrier_zone`.
+    /// Returns the offset cache for `zone` when `zone` is the profile's `time_zone`. `map`
+    /// passes that zone as a reference to `carrier_zone`, so the addresses are compared.
     fn offset_cache(&self, zone: &TimeZone) -> Option<&OffsetCache> {
         std::ptr::eq(zone, &self.carrier_zone).then_some(&self.carrier_offsets)
     }
