@@ -121,10 +121,6 @@ struct FixedLayout {
     parts: Vec<LayoutPart>,
     length: usize,
     has_time: bool,
-    /// Set when two numbers follow each other without a separator, as in `%Y%m%d%H%M%S`.
-    /// Only the full width then marks where one number ends, so a shorter or longer
-    /// value is an error instead of a guess.
-    packed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -178,14 +174,10 @@ fn compile_layout(format: &str) -> Option<FixedLayout> {
     }
     let has_time = parts.iter().any(|part| matches!(part, LayoutPart::Hour));
     let length = parts.iter().map(|part| part.width()).sum();
-    let packed = parts
-        .windows(2)
-        .any(|pair| !matches!(pair[0], LayoutPart::Literal(_)) && !matches!(pair[1], LayoutPart::Literal(_)));
     Some(FixedLayout {
         parts,
         length,
         has_time,
-        packed,
     })
 }
 
@@ -193,13 +185,6 @@ impl FixedLayout {
     /// Parses a value of exactly the layout's length; `None` means "try jiff instead".
     fn parse(&self, value: &str) -> Option<Result<DateTime, String>> {
         let bytes = value.as_bytes();
-        if bytes.len() != self.length && self.packed {
-            let length = value.chars().count();
-            return Some(Err(format!(
-                "the value has {length} characters, but this format has fields without separators between them, so it needs exactly {}",
-                self.length
-            )));
-        }
         if bytes.len() != self.length {
             return None;
         }
@@ -243,10 +228,142 @@ impl FixedLayout {
     }
 }
 
+/// One step of a format, as jiff's parser reads it.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Whitespace in the format, which matches any run of whitespace, also none.
+    Space,
+    Literal(u8),
+    /// A number of at most `width` digits; `packed` when a number is next to it without
+    /// a separator.
+    Number {
+        directive: u8,
+        width: usize,
+        packed: bool,
+    },
+    /// A directive whose length in the value is not known here, such as `%b` or `%z`.
+    Other,
+}
+
+/// The numbers of a format that follow each other without a separator, as in `%Y%m%d`.
+///
+/// jiff reads each number up to its width but also accepts fewer digits, so `2024050112000`
+/// matches `%Y%m%d%H%M%S` as 12:00:00 with the seconds shifted. Only the full width of each
+/// number marks where it ends, so a value that jiff reads with a short packed number is
+/// rejected.
+#[derive(Debug, Clone)]
+struct PackedNumbers {
+    steps: Vec<Step>,
+}
+
+impl PackedNumbers {
+    /// Returns the steps of `format` when it has numbers without a separator between them.
+    fn compile(format: &str) -> Option<PackedNumbers> {
+        let expanded = format
+            .replace("%F", "%Y-%m-%d")
+            .replace("%T", "%H:%M:%S")
+            .replace("%R", "%H:%M")
+            .replace("%D", "%m/%d/%y");
+        let mut steps = Vec::new();
+        let mut bytes = expanded.bytes();
+        while let Some(byte) = bytes.next() {
+            let step = match byte {
+                b'%' => match bytes.next() {
+                    Some(b'%') => Step::Literal(b'%'),
+                    Some(b'n' | b't') => Step::Space,
+                    Some(directive) => match number_width(directive) {
+                        Some(width) => Step::Number {
+                            directive,
+                            width,
+                            packed: false,
+                        },
+                        // Flags, widths and the other directives: where they end is
+                        // not known, so the check stops there.
+                        None => Step::Other,
+                    },
+                    None => Step::Other,
+                },
+                byte if byte.is_ascii_whitespace() => Step::Space,
+                byte => Step::Literal(byte),
+            };
+            steps.push(step);
+        }
+        for index in 1..steps.len() {
+            if let [Step::Number { packed: first, .. }, Step::Number { packed: second, .. }] =
+                &mut steps[index - 1..=index]
+            {
+                *first = true;
+                *second = true;
+            }
+        }
+        let has_packed = steps
+            .iter()
+            .any(|step| matches!(step, Step::Number { packed: true, .. }));
+        has_packed.then_some(PackedNumbers { steps })
+    }
+
+    /// Walks `value` as jiff reads it and rejects a packed number with fewer digits than
+    /// its width. Where the walk cannot follow the format, it accepts what jiff accepted.
+    fn check(&self, value: &str) -> Result<(), String> {
+        let bytes = value.as_bytes();
+        let mut at = 0;
+        let skip_space = |at: &mut usize| {
+            while bytes.get(*at).is_some_and(u8::is_ascii_whitespace) {
+                *at += 1;
+            }
+        };
+        for step in &self.steps {
+            match *step {
+                Step::Space => skip_space(&mut at),
+                Step::Literal(expected) if bytes.get(at) == Some(&expected) => at += 1,
+                Step::Literal(_) | Step::Other => return Ok(()),
+                Step::Number {
+                    directive,
+                    width,
+                    packed,
+                } => {
+                    skip_space(&mut at);
+                    if directive == b'Y' && matches!(bytes.get(at), Some(b'+' | b'-')) {
+                        at += 1;
+                    }
+                    let digits = bytes[at.min(bytes.len())..]
+                        .iter()
+                        .take(width)
+                        .take_while(|byte| byte.is_ascii_digit())
+                        .count();
+                    if packed && digits < width {
+                        let number = String::from_utf8_lossy(&bytes[at..at + digits]);
+                        return Err(format!(
+                            "%{} read {digits} digit{} (`{number}`) where it needs {width}: numbers written without a separator between them must each have all their digits, because otherwise a missing digit shifts the ones after it",
+                            char::from(directive),
+                            if digits == 1 { "" } else { "s" },
+                        ));
+                    }
+                    if digits == 0 {
+                        return Ok(());
+                    }
+                    at += digits;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns the most digits jiff reads for a numeric directive, or `None` for the others.
+fn number_width(directive: u8) -> Option<usize> {
+    match directive {
+        b'Y' => Some(4),
+        b'j' => Some(3),
+        b'y' | b'm' | b'd' | b'e' | b'H' | b'k' | b'I' | b'l' | b'M' | b'S' => Some(2),
+        _ => None,
+    }
+}
+
 /// Parses one date-time field with the formats of the profile, tried in order.
 #[derive(Debug, Clone)]
 pub struct TimeParser {
-    formats: Vec<(String, Option<FixedLayout>)>,
+    formats: Vec<(String, Option<FixedLayout>, Option<PackedNumbers>)>,
 }
 
 impl TimeParser {
@@ -254,7 +371,7 @@ impl TimeParser {
         TimeParser {
             formats: formats
                 .iter()
-                .map(|format| (format.clone(), compile_layout(format)))
+                .map(|format| (format.clone(), compile_layout(format), PackedNumbers::compile(format)))
                 .collect(),
         }
     }
@@ -263,7 +380,7 @@ impl TimeParser {
     pub fn describe(&self) -> String {
         self.formats
             .iter()
-            .map(|(format, _)| format.as_str())
+            .map(|(format, _, _)| format.as_str())
             .collect::<Vec<_>>()
             .join(" or ")
     }
@@ -273,11 +390,14 @@ impl TimeParser {
     /// format with its own reason.
     pub fn parse(&self, value: &str, zone: &TimeZone, cache: Option<&OffsetCache>) -> Result<Stamp, String> {
         let mut errors = Vec::new();
-        for (format, layout) in &self.formats {
+        for (format, layout, packed) in &self.formats {
             let result = match layout.as_ref().and_then(|layout| layout.parse(value)) {
                 Some(Ok(local)) => in_zone_cached(local, zone, cache),
                 Some(Err(error)) => Err(error),
-                None => parse_with_jiff(format, value, zone, cache),
+                None => parse_with_jiff(format, value, zone, cache).and_then(|stamp| match packed {
+                    Some(packed) => packed.check(value).map(|()| stamp),
+                    None => Ok(stamp),
+                }),
             };
             match result.and_then(check_years) {
                 Ok(stamp) => return Ok(stamp),
@@ -775,20 +895,60 @@ mod tests {
     }
 
     #[test]
-    fn packed_format_needs_its_full_width() {
-        let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
+    fn packed_numbers_need_full_width() {
+        let parse = |format: &str, value: &str| {
+            TimeParser::new(&[format.to_string()])
+                .parse(value, &TimeZone::UTC, None)
+                .map(|stamp| stamp.utc_rfc3339())
+        };
         assert_eq!(
-            packed.parse("2024050112000", &TimeZone::UTC, None).unwrap_err(),
-            "the value has 13 characters, but this format has fields without separators between them, so it needs exactly 14"
+            parse("%Y%m%d%H%M%S", "2024050112000").unwrap_err(),
+            "%S read 1 digit (`0`) where it needs 2: numbers written without a separator between them must each have all their digits, because otherwise a missing digit shifts the ones after it"
         );
-        assert!(packed.parse("202405011200000", &TimeZone::UTC, None).is_err());
-        let date = TimeParser::new(&["%Y%m%d".to_string()]);
-        assert!(date.parse("2024051", &TimeZone::UTC, None).is_err());
+        assert!(parse("%Y%m%d%H%M%S", "202405011200000").is_err());
+        assert!(parse("%Y%m%d", "2024051").is_err());
+        assert!(parse("%Y%j%H%M", "2024051200")
+            .unwrap_err()
+            .starts_with("%M read 1 digit (`0`)"));
+        assert!(parse("%Y%m%d%H%M%S%.f", "2024050112000.25")
+            .unwrap_err()
+            .starts_with("%S read 1 digit"));
+        assert!(parse("%d%m%y%H%M", "010524123")
+            .unwrap_err()
+            .starts_with("%M read 1 digit"));
+        assert!(parse("%Y%m%d", "2024050\u{ff11}").is_err());
+    }
 
-        // With separators, jiff still reads numbers without leading zeros.
-        let dashed = TimeParser::new(&["%Y-%m-%d %H:%M".to_string()]);
-        let stamp = dashed.parse("2024-5-1 9:05", &TimeZone::UTC, None).unwrap();
-        assert_eq!(stamp.utc_rfc3339(), "2024-05-01T09:05:00Z");
+    #[test]
+    fn packed_numbers_allow_what_separates_them() {
+        let parse = |format: &str, value: &str| {
+            TimeParser::new(&[format.to_string()])
+                .parse(value, &TimeZone::UTC, None)
+                .map(|stamp| stamp.utc_rfc3339())
+        };
+        // A space in a format matches any run of whitespace, also none.
+        assert_eq!(
+            parse("%Y%m%d %H%M%S", "20240501  123000").unwrap(),
+            "2024-05-01T12:30:00Z"
+        );
+        assert_eq!(parse("%Y%m%d %H%M", "20240501\t 1230").unwrap(), "2024-05-01T12:30:00Z");
+        assert_eq!(
+            parse("%Y%m%d %H%M%S", "20240501123000").unwrap(),
+            "2024-05-01T12:30:00Z"
+        );
+        // A number between separators may drop its leading zero.
+        assert_eq!(parse("%Y%m%d %H:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
+        assert_eq!(
+            parse("%Y-%m-%d %H:%M", "2024-5-1 9:05").unwrap(),
+            "2024-05-01T09:05:00Z"
+        );
+        assert_eq!(
+            parse("%Y%m%d%H%M%S%.f", "20240501120000.25").unwrap(),
+            "2024-05-01T12:00:00.25Z"
+        );
+        assert_eq!(parse("%Y%j%H%M", "20240521200").unwrap(), "2024-02-21T12:00:00Z");
+        assert_eq!(parse("%d%b%Y", "1May2024").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(parse("%FT%T", "2024-05-01T12:00:00").unwrap(), "2024-05-01T12:00:00Z");
     }
 
     #[test]
