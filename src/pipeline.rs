@@ -157,19 +157,18 @@ async fn produce(
     // `record_threads` for why.
     let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
     let (parsed_sender, parsed_receiver) = mpsc::channel(RECORD_CHUNKS_AHEAD);
-    let parsing = {
+    let parse = {
         let profile = profile.clone();
         let name = name.clone();
-        crate::record_threads::spawn(async move { parse_records(&profile, &name, input_receiver, parsed_sender).await })
+        async move { parse_records(&profile, &name, input_receiver, parsed_sender).await }
     };
-    let grouping = {
+    let group = {
         let sender = sender.clone();
         let name = name.clone();
         let batch_items = job.batch_items;
-        crate::record_threads::spawn(async move {
-            group_records(&profile, &name, batch_items, parsed_receiver, &sender).await
-        })
+        async move { group_records(&profile, &name, batch_items, parsed_receiver, &sender).await }
     };
+    let (parsing, grouping) = crate::record_threads::spawn_pair(parse, group);
 
     let mut decompressed_bytes: u64 = 0;
     loop {

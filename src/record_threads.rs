@@ -27,20 +27,26 @@ struct RecordThreads {
 
 static THREADS: OnceLock<RecordThreads> = OnceLock::new();
 
-/// Runs `future` on a record thread, chosen round-robin.
+/// Runs `first` and `second` on two neighbouring record threads, chosen round-robin, so
+/// that they run on two threads whenever there are two.
 ///
 /// # Panics
 ///
 /// Panics when no record thread can be started, for example when the process is out of
 /// threads. The binding turns that panic into an INTERNAL error.
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+pub fn spawn_pair<F, G>(first: F, second: G) -> (JoinHandle<F::Output>, JoinHandle<G::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    G: Future + Send + 'static,
+    G::Output: Send + 'static,
 {
     let threads = THREADS.get_or_init(start_threads);
-    let index = threads.next.fetch_add(1, Ordering::Relaxed) % threads.handles.len();
-    threads.handles[index].spawn(future)
+    let count = threads.handles.len();
+    let index = threads.next.fetch_add(2, Ordering::Relaxed) % count;
+    let first = threads.handles[index].spawn(first);
+    let second = threads.handles[(index + 1) % count].spawn(second);
+    (first, second)
 }
 
 fn start_threads() -> RecordThreads {
@@ -64,4 +70,35 @@ fn start_thread(index: usize) -> Handle {
         .spawn(move || runtime.block_on(std::future::pending::<()>()))
         .expect("a record thread can be started");
     handle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread_name() -> String {
+        std::thread::current().name().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn pair_halves_run_on_two_threads() {
+        // Pairs started at once from several threads still get two threads each.
+        let starters: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let (first, second) = spawn_pair(async { thread_name() }, async { thread_name() });
+                    let runtime = Builder::new_current_thread().build().unwrap();
+                    runtime.block_on(async { (first.await.unwrap(), second.await.unwrap()) })
+                })
+            })
+            .collect();
+        let pairs: Vec<(String, String)> = starters.into_iter().map(|starter| starter.join().unwrap()).collect();
+        let threads = THREADS.get().expect("the record threads are started").handles.len();
+        for (first, second) in pairs {
+            assert!(first.starts_with("connect-tracking-records-"), "{first}");
+            if threads >= 2 {
+                assert_ne!(first, second);
+            }
+        }
+    }
 }
