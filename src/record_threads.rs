@@ -2,9 +2,14 @@
 //! all imports.
 //!
 //! Each thread drives a single-threaded tokio runtime. Each half of an import's record
-//! stage is a task on one of them, and the two halves of one import go to two threads when
-//! there are two. A stage that waits for its consumer is a suspended task, so imports that
-//! are open but not read hold no thread, and any number of them can be open at once.
+//! stage is a task on one of them. A stage that waits for its consumer is a suspended
+//! task, so imports that are open but not read hold no thread, and any number of them can
+//! be open at once.
+//!
+//! The two halves of one import get a thread each on machines with at least
+//! `CORES_FOR_TWO_THREADS` cores. With fewer, they share one thread: on the 2-core
+//! benchmark machine, an import whose halves ran on two threads, next to the JavaScript
+//! thread that decodes the batches, took as long as or longer than one on a single thread.
 //!
 //! A task never moves between threads, which keeps glibc from spreading the grouping
 //! window over many per-thread arenas. An event's text comes from the parsing thread's
@@ -20,15 +25,21 @@ use tokio::task::JoinHandle;
 /// The maximum number of record threads; fewer on machines with fewer cores.
 const MAX_THREADS: usize = 4;
 
+/// The cores an import's two halves need to run on two threads: one for each half and
+/// one for the JavaScript thread.
+const CORES_FOR_TWO_THREADS: usize = 3;
+
 struct RecordThreads {
     handles: Vec<Handle>,
     next: AtomicUsize,
+    /// Whether the two halves of an import go to two threads.
+    two_per_import: bool,
 }
 
 static THREADS: OnceLock<RecordThreads> = OnceLock::new();
 
-/// Runs `first` and `second` on two neighbouring record threads, chosen round-robin, so
-/// that they run on two threads whenever there are two.
+/// Runs `first` and `second`, the two halves of one import, on a record thread chosen
+/// round-robin, or on it and the next one when the machine has the cores for that.
 ///
 /// # Panics
 ///
@@ -43,20 +54,21 @@ where
 {
     let threads = THREADS.get_or_init(start_threads);
     let count = threads.handles.len();
-    let index = threads.next.fetch_add(2, Ordering::Relaxed) % count;
+    let step = if threads.two_per_import { 2 } else { 1 };
+    let index = threads.next.fetch_add(step, Ordering::Relaxed) % count;
     let first = threads.handles[index].spawn(first);
-    let second = threads.handles[(index + 1) % count].spawn(second);
+    let second = threads.handles[(index + step - 1) % count].spawn(second);
     (first, second)
 }
 
 fn start_threads() -> RecordThreads {
-    let count = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, MAX_THREADS);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let count = cores.clamp(1, MAX_THREADS);
     let handles = (0..count).map(start_thread).collect();
     RecordThreads {
         handles,
         next: AtomicUsize::new(0),
+        two_per_import: cores >= CORES_FOR_TWO_THREADS,
     }
 }
 
@@ -81,8 +93,8 @@ mod tests {
     }
 
     #[test]
-    fn pair_halves_run_on_two_threads() {
-        // Pairs started at once from several threads still get two threads each.
+    fn pair_halves_placed_by_core_count() {
+        // Pairs started at once from several threads are placed alike.
         let starters: Vec<_> = (0..8)
             .map(|_| {
                 std::thread::spawn(|| {
@@ -93,11 +105,15 @@ mod tests {
             })
             .collect();
         let pairs: Vec<(String, String)> = starters.into_iter().map(|starter| starter.join().unwrap()).collect();
-        let threads = THREADS.get().expect("the record threads are started").handles.len();
+        let threads = THREADS.get().expect("the record threads are started");
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(threads.two_per_import, cores >= CORES_FOR_TWO_THREADS);
         for (first, second) in pairs {
             assert!(first.starts_with("connect-tracking-records-"), "{first}");
-            if threads >= 2 {
+            if threads.two_per_import {
                 assert_ne!(first, second);
+            } else {
+                assert_eq!(first, second);
             }
         }
     }
