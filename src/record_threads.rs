@@ -10,6 +10,8 @@
 //! `CORES_FOR_TWO_THREADS` cores. With fewer, they share one thread: on the 2-core
 //! benchmark machine, an import whose halves ran on two threads, next to the JavaScript
 //! thread that decodes the batches, took as long as or longer than one on a single thread.
+//! NOTE: the gain from two threads on machines with more cores is expected from the
+//! producer's profile (the halves take about the same time) but was not measured here.
 //!
 //! A task never moves between threads, which keeps glibc from spreading the grouping
 //! window over many per-thread arenas. An event's text comes from the parsing thread's
