@@ -108,7 +108,7 @@ pub fn check_format(format: &str) -> Result<(), String> {
     })?;
     // A format that cannot read back what it writes never parses a value: one without a
     // full date (`%H:%M`), or with a directive that gives no date and time (`%s`, `%Z`).
-    parse_with_jiff(format, &written, &TimeZone::UTC, None).map(|_| ()).map_err(|reason| {
+    parse_with_jiff(format, &written, &TimeZone::UTC, None, None).map(|_| ()).map_err(|reason| {
         format!(
             "`{format}` cannot be read as a date and time: 2024-01-02 03:04:05 UTC written with it is {written:?}, which it does not parse ({reason}); use a format with the year, month and day, such as %Y-%m-%d %H:%M:%S"
         )
@@ -234,15 +234,34 @@ enum Step {
     /// Whitespace in the format, which matches any run of whitespace, also none.
     Space,
     Literal(u8),
-    /// A number of at most `width` digits; `packed` when a number is next to it without
-    /// a separator.
+    /// A number of at most `width` digits, written as `directive` in the format (such as
+    /// `%H`, or `%H of %T` for a directive that stands for several).
     Number {
-        directive: u8,
+        directive: &'static str,
         width: usize,
+        rule: Padding,
+        /// Set when a number is next to this one without a separator.
         packed: bool,
     },
-    /// A directive whose length in the value is not known here, such as `%b` or `%z`.
+    /// The digits of `%f` or `%N`, as many as there are. They make the number before
+    /// them packed but have no width of their own.
+    Fraction,
+    /// A name such as `%b` or `%p`: a run of ASCII letters.
+    Letters,
+    /// A directive whose length in the value is not known here, such as `%z` or `%Q`.
+    /// The check stops there.
     Other,
+}
+
+/// How a number may be padded to its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Padding {
+    /// With zeros (the default): all digits must be there.
+    Zeros,
+    /// With spaces (`%e`, `%k`, `%l`, or the `_` flag): spaces and digits fill the width.
+    Spaces,
+    /// Not at all (the `-` flag): the format itself allows a short number.
+    None,
 }
 
 /// The numbers of a format that follow each other without a separator, as in `%Y%m%d`.
@@ -259,46 +278,95 @@ struct PackedNumbers {
 impl PackedNumbers {
     /// Returns the steps of `format` when it has numbers without a separator between them.
     fn compile(format: &str) -> Option<PackedNumbers> {
-        let expanded = format
-            .replace("%F", "%Y-%m-%d")
-            .replace("%T", "%H:%M:%S")
-            .replace("%R", "%H:%M")
-            .replace("%D", "%m/%d/%y");
         let mut steps = Vec::new();
-        let mut bytes = expanded.bytes();
-        while let Some(byte) = bytes.next() {
-            let step = match byte {
-                b'%' => match bytes.next() {
-                    Some(b'%') => Step::Literal(b'%'),
-                    Some(b'n' | b't') => Step::Space,
-                    Some(directive) => match number_width(directive) {
-                        Some(width) => Step::Number {
-                            directive,
-                            width,
-                            packed: false,
-                        },
-                        // Flags, widths and the other directives: where they end is
-                        // not known, so the check stops there.
-                        None => Step::Other,
-                    },
-                    None => Step::Other,
-                },
-                byte if byte.is_ascii_whitespace() => Step::Space,
-                byte => Step::Literal(byte),
+        let mut rest = format.as_bytes();
+        while let Some((&byte, after)) = rest.split_first() {
+            rest = after;
+            if byte != b'%' {
+                steps.push(if byte.is_ascii_whitespace() {
+                    Step::Space
+                } else {
+                    Step::Literal(byte)
+                });
+                continue;
+            }
+            // jiff's extensions: flags, then a width, then the directive.
+            let flags = rest.iter().take_while(|byte| b"-_0^#".contains(byte)).count();
+            let flag = rest[..flags].last().copied();
+            rest = &rest[flags..];
+            let width_digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+            let width: Option<usize> = std::str::from_utf8(&rest[..width_digits])
+                .ok()
+                .and_then(|w| w.parse().ok());
+            rest = &rest[width_digits..];
+            let Some((&directive, after)) = rest.split_first() else {
+                steps.push(Step::Other);
+                break;
             };
-            steps.push(step);
+            rest = after;
+            match directive {
+                b'%' => steps.push(Step::Literal(b'%')),
+                b'n' | b't' => steps.push(Step::Space),
+                b'F' => push_numbers(
+                    &mut steps,
+                    &[
+                        ("%Y in %F", b'Y', Some(b'-')),
+                        ("%m in %F", b'm', Some(b'-')),
+                        ("%d in %F", b'd', None),
+                    ],
+                ),
+                b'T' => push_numbers(
+                    &mut steps,
+                    &[
+                        ("%H in %T", b'H', Some(b':')),
+                        ("%M in %T", b'M', Some(b':')),
+                        ("%S in %T", b'S', None),
+                    ],
+                ),
+                b'R' => push_numbers(&mut steps, &[("%H in %R", b'H', Some(b':')), ("%M in %R", b'M', None)]),
+                b'D' => push_numbers(
+                    &mut steps,
+                    &[
+                        ("%m in %D", b'm', Some(b'/')),
+                        ("%d in %D", b'd', Some(b'/')),
+                        ("%y in %D", b'y', None),
+                    ],
+                ),
+                b'f' | b'N' => steps.push(Step::Fraction),
+                b'a' | b'A' | b'b' | b'B' | b'h' | b'p' | b'P' => steps.push(Step::Letters),
+                _ => match number_directive(directive) {
+                    Some((name, default_width, default_rule)) => {
+                        let rule = match flag {
+                            Some(b'-') => Padding::None,
+                            Some(b'_') => Padding::Spaces,
+                            Some(b'0') => Padding::Zeros,
+                            _ => default_rule,
+                        };
+                        steps.push(Step::Number {
+                            directive: name,
+                            width: width.unwrap_or(0).max(default_width),
+                            rule,
+                            packed: false,
+                        });
+                    }
+                    None => steps.push(Step::Other),
+                },
+            }
         }
+
+        let is_digits = |step: &Step| matches!(step, Step::Number { .. } | Step::Fraction);
         for index in 1..steps.len() {
-            if let [Step::Number { packed: first, .. }, Step::Number { packed: second, .. }] =
-                &mut steps[index - 1..=index]
-            {
-                *first = true;
-                *second = true;
+            if is_digits(&steps[index - 1]) && is_digits(&steps[index]) {
+                for step in &mut steps[index - 1..=index] {
+                    if let Step::Number { packed, .. } = step {
+                        *packed = true;
+                    }
+                }
             }
         }
         let has_packed = steps
             .iter()
-            .any(|step| matches!(step, Step::Number { packed: true, .. }));
+            .any(|step| matches!(step, Step::Number { packed: true, rule, .. } if *rule != Padding::None));
         has_packed.then_some(PackedNumbers { steps })
     }
 
@@ -307,36 +375,43 @@ impl PackedNumbers {
     fn check(&self, value: &str) -> Result<(), String> {
         let bytes = value.as_bytes();
         let mut at = 0;
-        let skip_space = |at: &mut usize| {
-            while bytes.get(*at).is_some_and(u8::is_ascii_whitespace) {
-                *at += 1;
-            }
-        };
+        let count =
+            |at: usize, wanted: fn(&u8) -> bool| bytes[at.min(bytes.len())..].iter().take_while(|b| wanted(b)).count();
         for step in &self.steps {
             match *step {
-                Step::Space => skip_space(&mut at),
+                Step::Space => at += count(at, u8::is_ascii_whitespace),
                 Step::Literal(expected) if bytes.get(at) == Some(&expected) => at += 1,
                 Step::Literal(_) | Step::Other => return Ok(()),
+                Step::Letters => at += count(at, u8::is_ascii_alphabetic),
+                Step::Fraction => at += count(at, u8::is_ascii_digit),
                 Step::Number {
                     directive,
                     width,
+                    rule,
                     packed,
                 } => {
-                    skip_space(&mut at);
-                    if directive == b'Y' && matches!(bytes.get(at), Some(b'+' | b'-')) {
+                    let start = at;
+                    // jiff reads the sign of a year before the spaces in front of a number.
+                    if directive == "%Y" && matches!(bytes.get(at), Some(b'+' | b'-')) {
                         at += 1;
                     }
-                    let digits = bytes[at.min(bytes.len())..]
-                        .iter()
-                        .take(width)
-                        .take_while(|byte| byte.is_ascii_digit())
-                        .count();
-                    if packed && digits < width {
-                        let number = String::from_utf8_lossy(&bytes[at..at + digits]);
+                    let spaces = count(at, u8::is_ascii_whitespace);
+                    at += spaces;
+                    let digits = count(at, u8::is_ascii_digit).min(width);
+                    let filled = match rule {
+                        Padding::Zeros => digits,
+                        Padding::Spaces => (spaces + digits).min(width),
+                        Padding::None => width,
+                    };
+                    if packed && filled < width {
+                        let read = String::from_utf8_lossy(&bytes[start..at + digits]);
+                        let found = match digits {
+                            0 => "no digits".to_string(),
+                            1 => format!("1 digit, `{}`,", read.trim()),
+                            _ => format!("{digits} digits, `{}`,", read.trim()),
+                        };
                         return Err(format!(
-                            "%{} read {digits} digit{} (`{number}`) where it needs {width}: numbers written without a separator between them must each have all their digits, because otherwise a missing digit shifts the ones after it",
-                            char::from(directive),
-                            if digits == 1 { "" } else { "s" },
+                            "{directive} found {found} where it needs {width}: it has no separator next to it, so a short number cannot be told from a missing digit; the value is probably cut short or damaged"
                         ));
                     }
                     if digits == 0 {
@@ -350,14 +425,42 @@ impl PackedNumbers {
     }
 }
 
-/// Returns the most digits jiff reads for a numeric directive, or `None` for the others.
-fn number_width(directive: u8) -> Option<usize> {
-    match directive {
-        b'Y' => Some(4),
-        b'j' => Some(3),
-        b'y' | b'm' | b'd' | b'e' | b'H' | b'k' | b'I' | b'l' | b'M' | b'S' => Some(2),
-        _ => None,
+/// Adds the steps of a directive that stands for several numbers, such as `%T`: each
+/// number, named for messages, with the separator after it.
+fn push_numbers(steps: &mut Vec<Step>, parts: &[(&'static str, u8, Option<u8>)]) {
+    for &(directive, part, separator) in parts {
+        let (_, width, rule) = number_directive(part).expect("the parts are numbers");
+        steps.push(Step::Number {
+            directive,
+            width,
+            rule,
+            packed: false,
+        });
+        if let Some(separator) = separator {
+            steps.push(Step::Literal(separator));
+        }
     }
+}
+
+/// Returns the name, the width and the padding of a numeric directive, or `None` for the
+/// others.
+fn number_directive(directive: u8) -> Option<(&'static str, usize, Padding)> {
+    let (name, width, rule) = match directive {
+        b'Y' => ("%Y", 4, Padding::Zeros),
+        b'j' => ("%j", 3, Padding::Zeros),
+        b'y' => ("%y", 2, Padding::Zeros),
+        b'm' => ("%m", 2, Padding::Zeros),
+        b'd' => ("%d", 2, Padding::Zeros),
+        b'H' => ("%H", 2, Padding::Zeros),
+        b'I' => ("%I", 2, Padding::Zeros),
+        b'M' => ("%M", 2, Padding::Zeros),
+        b'S' => ("%S", 2, Padding::Zeros),
+        b'e' => ("%e", 2, Padding::Spaces),
+        b'k' => ("%k", 2, Padding::Spaces),
+        b'l' => ("%l", 2, Padding::Spaces),
+        _ => return None,
+    };
+    Some((name, width, rule))
 }
 
 /// Parses one date-time field with the formats of the profile, tried in order.
@@ -394,10 +497,7 @@ impl TimeParser {
             let result = match layout.as_ref().and_then(|layout| layout.parse(value)) {
                 Some(Ok(local)) => in_zone_cached(local, zone, cache),
                 Some(Err(error)) => Err(error),
-                None => parse_with_jiff(format, value, zone, cache).and_then(|stamp| match packed {
-                    Some(packed) => packed.check(value).map(|()| stamp),
-                    None => Ok(stamp),
-                }),
+                None => parse_with_jiff(format, value, zone, cache, packed.as_ref()),
             };
             match result.and_then(check_years) {
                 Ok(stamp) => return Ok(stamp),
@@ -415,8 +515,19 @@ impl TimeParser {
     }
 }
 
-fn parse_with_jiff(format: &str, value: &str, zone: &TimeZone, cache: Option<&OffsetCache>) -> Result<Stamp, String> {
+/// Parses `value` with jiff; `packed`, when given, checks the numbers of `format` that have
+/// no separator, before the time is converted, so that its message comes first.
+fn parse_with_jiff(
+    format: &str,
+    value: &str,
+    zone: &TimeZone,
+    cache: Option<&OffsetCache>,
+    packed: Option<&PackedNumbers>,
+) -> Result<Stamp, String> {
     let broken = jiff::fmt::strtime::parse(format, value).map_err(|error| error.to_string())?;
+    if let Some(packed) = packed {
+        packed.check(value)?;
+    }
     let local = broken.to_datetime().map_err(|error| error.to_string())?;
     match broken.offset() {
         Some(offset) => {
@@ -657,7 +768,7 @@ mod tests {
 
     #[test]
     fn jiff_fallback_agrees_with_fixed_layout() {
-        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2020-11-03 03:00:53", &berlin(), None).unwrap();
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2020-11-03 03:00:53", &berlin(), None, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2020-11-03T02:00:53Z");
         assert_eq!(stamp.local_rfc3339(), "2020-11-03T03:00:53+01:00");
     }
@@ -695,7 +806,7 @@ mod tests {
         let packed = TimeParser::new(&["%Y%m%d%H%M%S".to_string()]);
         let stamp = packed.parse("20161231235960", &TimeZone::UTC, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
-        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2016-12-31 23:59:60", &TimeZone::UTC, None).unwrap();
+        let stamp = parse_with_jiff("%Y-%m-%d %H:%M:%S", "2016-12-31 23:59:60", &TimeZone::UTC, None, None).unwrap();
         assert_eq!(stamp.utc_rfc3339(), "2016-12-31T23:59:59Z");
         assert!(packed.parse("20161231235961", &TimeZone::UTC, None).is_err());
     }
@@ -903,20 +1014,41 @@ mod tests {
         };
         assert_eq!(
             parse("%Y%m%d%H%M%S", "2024050112000").unwrap_err(),
-            "%S read 1 digit (`0`) where it needs 2: numbers written without a separator between them must each have all their digits, because otherwise a missing digit shifts the ones after it"
+            "%S found 1 digit, `0`, where it needs 2: it has no separator next to it, so a short number cannot be told from a missing digit; the value is probably cut short or damaged"
         );
         assert!(parse("%Y%m%d%H%M%S", "202405011200000").is_err());
         assert!(parse("%Y%m%d", "2024051").is_err());
         assert!(parse("%Y%j%H%M", "2024051200")
             .unwrap_err()
-            .starts_with("%M read 1 digit (`0`)"));
+            .starts_with("%M found 1 digit, `0`,"));
         assert!(parse("%Y%m%d%H%M%S%.f", "2024050112000.25")
             .unwrap_err()
-            .starts_with("%S read 1 digit"));
+            .starts_with("%S found 1 digit"));
         assert!(parse("%d%m%y%H%M", "010524123")
             .unwrap_err()
-            .starts_with("%M read 1 digit"));
+            .starts_with("%M found 1 digit"));
         assert!(parse("%Y%m%d", "2024050\u{ff11}").is_err());
+        // Numbers after a name or a flag are checked too.
+        assert!(parse("%b%d%Y", "May12024")
+            .unwrap_err()
+            .starts_with("%Y found 3 digits, `024`,"));
+        assert!(parse("%d%b%Y %H%M", "01May2024 123")
+            .unwrap_err()
+            .starts_with("%M found 1 digit"));
+        assert!(parse("%-d.%m%Y", "1.05202")
+            .unwrap_err()
+            .starts_with("%Y found 3 digits"));
+        // A directive that stands for several numbers is named with them.
+        assert!(parse("%Y%m%d%R", "202405019:05")
+            .unwrap_err()
+            .starts_with("%H in %R found 1 digit, `9`,"));
+        // The width is checked before the time is converted, so its message comes first.
+        let rome = TimeZone::get("Europe/Rome").unwrap();
+        let parser = TimeParser::new(&["%d%m%Y".to_string()]);
+        assert!(parser
+            .parse("120521", &rome, None)
+            .unwrap_err()
+            .starts_with("%Y found 2 digits, `21`,"));
     }
 
     #[test]
@@ -949,6 +1081,19 @@ mod tests {
         assert_eq!(parse("%Y%j%H%M", "20240521200").unwrap(), "2024-02-21T12:00:00Z");
         assert_eq!(parse("%d%b%Y", "1May2024").unwrap(), "2024-05-01T00:00:00Z");
         assert_eq!(parse("%FT%T", "2024-05-01T12:00:00").unwrap(), "2024-05-01T12:00:00Z");
+        // jiff reads a year's sign before the spaces in front of its digits.
+        assert_eq!(parse("%Y%m%d", "+ 20240501").unwrap(), "2024-05-01T00:00:00Z");
+        // %e, %k and %l pad with a space, which counts toward the width.
+        assert_eq!(parse("%Y%m%e", "202405 1").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(parse("%Y%m%d%k:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
+        // The `-` flag allows a short number.
+        assert_eq!(parse("%Y%m%-d", "2024051").unwrap(), "2024-05-01T00:00:00Z");
+        // Digits of %f after %S: the seconds must be whole.
+        assert_eq!(
+            parse("%Y%m%d%H%M%S%f", "202405011230512").unwrap(),
+            "2024-05-01T12:30:51.2Z"
+        );
+        assert_eq!(parse("%d%b%Y %H%M", "01May2024 1230").unwrap(), "2024-05-01T12:30:00Z");
     }
 
     #[test]
