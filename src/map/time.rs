@@ -253,7 +253,7 @@ enum Step {
     Other,
 }
 
-/// How a number may be padded to its width.
+/// The padding a number may have to fill its width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Padding {
     /// With zeros (the default): all digits must be there.
@@ -515,8 +515,8 @@ impl TimeParser {
     }
 }
 
-/// Parses `value` with jiff; `packed`, when given, checks the numbers of `format` that have
-/// no separator, before the time is converted, so that its message comes first.
+/// Parses `value` with jiff. When `packed` is given, it checks the numbers of `format` that
+/// have no separator before the time is converted, so that its message comes first.
 fn parse_with_jiff(
     format: &str,
     value: &str,
@@ -1028,6 +1028,7 @@ mod tests {
             .unwrap_err()
             .starts_with("%M found 1 digit"));
         assert!(parse("%Y%m%d", "2024050\u{ff11}").is_err());
+
         // Numbers after a name or a flag are checked too.
         assert!(parse("%b%d%Y", "May12024")
             .unwrap_err()
@@ -1038,10 +1039,12 @@ mod tests {
         assert!(parse("%-d.%m%Y", "1.05202")
             .unwrap_err()
             .starts_with("%Y found 3 digits"));
+
         // A directive that stands for several numbers is named with them.
         assert!(parse("%Y%m%d%R", "202405019:05")
             .unwrap_err()
             .starts_with("%H in %R found 1 digit, `9`,"));
+
         // The width is checked before the time is converted, so its message comes first.
         let rome = TimeZone::get("Europe/Rome").unwrap();
         let parser = TimeParser::new(&["%d%m%Y".to_string()]);
@@ -1058,6 +1061,7 @@ mod tests {
                 .parse(value, &TimeZone::UTC, None)
                 .map(|stamp| stamp.utc_rfc3339())
         };
+
         // A space in a format matches any run of whitespace, also none.
         assert_eq!(
             parse("%Y%m%d %H%M%S", "20240501  123000").unwrap(),
@@ -1068,6 +1072,7 @@ mod tests {
             parse("%Y%m%d %H%M%S", "20240501123000").unwrap(),
             "2024-05-01T12:30:00Z"
         );
+
         // A number between separators may drop its leading zero.
         assert_eq!(parse("%Y%m%d %H:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
         assert_eq!(
@@ -1081,13 +1086,17 @@ mod tests {
         assert_eq!(parse("%Y%j%H%M", "20240521200").unwrap(), "2024-02-21T12:00:00Z");
         assert_eq!(parse("%d%b%Y", "1May2024").unwrap(), "2024-05-01T00:00:00Z");
         assert_eq!(parse("%FT%T", "2024-05-01T12:00:00").unwrap(), "2024-05-01T12:00:00Z");
+
         // jiff reads a year's sign before the spaces in front of its digits.
         assert_eq!(parse("%Y%m%d", "+ 20240501").unwrap(), "2024-05-01T00:00:00Z");
+
         // %e, %k and %l pad with a space, which counts toward the width.
         assert_eq!(parse("%Y%m%e", "202405 1").unwrap(), "2024-05-01T00:00:00Z");
         assert_eq!(parse("%Y%m%d%k:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
+
         // The `-` flag allows a short number.
         assert_eq!(parse("%Y%m%-d", "2024051").unwrap(), "2024-05-01T00:00:00Z");
+
         // Digits of %f after %S: the seconds must be whole.
         assert_eq!(
             parse("%Y%m%d%H%M%S%f", "202405011230512").unwrap(),
