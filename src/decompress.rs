@@ -37,7 +37,7 @@ pub async fn wrap(
     read_failed: impl FnOnce(Error) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
     // A first read may return a single byte (from a slow server, a pipe, or a gzip
-    // transfer layer whose first member holds one byte), so reading goes on until two
+    // transfer layer whose first member contains one byte), so reading goes on until two
     // bytes are there to compare with the magic bytes.
     let mut reader = reader;
     let mut first = [0u8; 4];

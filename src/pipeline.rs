@@ -152,9 +152,9 @@ async fn produce(
     // Fails here, before any byte is read, when the profile does not fit the format.
     RecordStage::new(&profile, &name)?;
 
-    // Parsing and mapping run on one record thread, grouping and encoding on another, so
-    // that they overlap with each other and with the download and decompression. See
-    // `record_threads` for why.
+    // Parsing and mapping, and grouping and encoding, run as two tasks on the record
+    // threads, so that they overlap with the download and decompression, and with each
+    // other on machines with enough cores. See `record_threads` for why.
     let (input_sender, input_receiver) = mpsc::channel(CHUNKS_AHEAD);
     let (parsed_sender, parsed_receiver) = mpsc::channel(RECORD_CHUNKS_AHEAD);
     let parse = {
@@ -242,7 +242,7 @@ async fn parse_records(
     loop {
         let Some(input) = input.recv().await else {
             // The reader was dropped without an end because the import was closed. The
-            // grouping task sees `output` closed without an end and stops too.
+            // grouping task finds `output` closed without an end and stops too.
             return decoder.replacements;
         };
         let step = catch_unwind(AssertUnwindSafe(|| {
@@ -492,22 +492,13 @@ mod tests {
         assert_eq!(summary.counts.events, 2);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn panic_yields_waiting_shipments_then_fails() {
-        let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_FOR_TESTS}\nC;2024-01-02 13:00;1\n");
-        let (items, summary, error) = import_text("stage-panic", &text).await;
-
-        // Shipments A and B were waiting in the window when line 5 panicked.
-        assert_eq!(items, 2);
-        assert_eq!(summary.counts.events, 3);
+    /// Checks that a panic ended the import with an INTERNAL error that names `reason`
+    /// and says that the waiting shipments were yielded.
+    fn assert_internal_after_flush(error: Option<FatalError>, reason: &str) {
         let error = error.expect("a panic is reported as an error");
         assert_eq!(error.status_code(), 500);
         assert_eq!(error.code, "INTERNAL");
-        assert!(
-            error.message.contains("a test asked for a panic at line 5"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.contains(reason), "{}", error.message);
         assert!(
             error.message.contains("the events parsed before it were yielded"),
             "{}",
@@ -516,7 +507,18 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn panic_while_grouping_yields_waiting_shipments_then_fails() {
+    async fn panic_yields_waiting_shipments_then_fails() {
+        let text = format!("tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_FOR_TESTS}\nC;2024-01-02 13:00;1\n");
+        let (items, summary, error) = import_text("stage-panic", &text).await;
+
+        // Shipments A and B were waiting in the window when line 5 panicked.
+        assert_eq!(items, 2);
+        assert_eq!(summary.counts.events, 3);
+        assert_internal_after_flush(error, "a test asked for a panic at line 5");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouping_panic_yields_then_fails() {
         let text = format!(
             "tn;dt;code\nA;2024-01-02 10:00;1\nB;2024-01-02 11:00;1\nA;2024-01-02 12:00;2\n{PANIC_IN_GROUPING_FOR_TESTS};2024-01-02 12:30;1\nC;2024-01-02 13:00;1\n"
         );
@@ -525,17 +527,6 @@ mod tests {
         // Shipments A and B were waiting in the window when the event of line 5 was grouped.
         assert_eq!(items, 2);
         assert_eq!(summary.counts.events, 3);
-        let error = error.expect("a panic is reported as an error");
-        assert_eq!(error.code, "INTERNAL");
-        assert!(
-            error.message.contains("a test asked for a panic while grouping line 5"),
-            "{}",
-            error.message
-        );
-        assert!(
-            error.message.contains("the events parsed before it were yielded"),
-            "{}",
-            error.message
-        );
+        assert_internal_after_flush(error, "a test asked for a panic while grouping line 5");
     }
 }

@@ -1,6 +1,6 @@
-//! The synchronous middle of the pipeline, in two halves that run on two record threads:
-//! `RecordStage` turns lines into records and records into events, and `GroupStage` groups
-//! the events into shipments and encodes the batches.
+//! The synchronous middle of the pipeline, in two halves that run as two tasks on the
+//! record threads. `RecordStage` turns lines into records and records into events, and
+//! `GroupStage` groups the events into shipments and encodes the batches.
 
 use crate::error::FatalError;
 use crate::group::Grouper;

@@ -234,8 +234,8 @@ enum Step {
     /// Whitespace in the format, which matches any run of whitespace, also none.
     Space,
     Literal(u8),
-    /// A number of at most `width` digits, written as `directive` in the format (such as
-    /// `%H`, or `%H of %T` for a directive that stands for several).
+    /// A number of at most `width` digits, named `directive` in messages (such as `%H`,
+    /// or `%H in %T` for a directive that stands for several numbers).
     Number {
         directive: &'static str,
         width: usize,
@@ -613,6 +613,7 @@ fn in_zone(local: DateTime, zone: &TimeZone) -> Result<Stamp, String> {
 /// A stretch of time in which a zone keeps one offset, narrowed at both ends by more than
 /// any change of offset can move a local time. Every local time whose instant with that
 /// offset falls inside exists exactly once in the zone, so it converts with that offset.
+/// `offset_cache_agrees_with_the_zone` compares this with direct conversion.
 ///
 /// Offsets lie within ±26 hours, so a transition at instant `t` makes local times
 /// ambiguous or missing only between `t + offset - 52 h` and `t + offset + 52 h`. Hence
@@ -1005,43 +1006,45 @@ mod tests {
         assert!(cache.convert(DateTime::new(2024, 3, 29, 2, 0, 0, 0).unwrap()).is_none());
     }
 
+    /// Parses `value` in UTC with one format and returns the instant as RFC 3339.
+    fn parse_utc(format: &str, value: &str) -> Result<String, String> {
+        TimeParser::new(&[format.to_string()])
+            .parse(value, &TimeZone::UTC, None)
+            .map(|stamp| stamp.utc_rfc3339())
+    }
+
     #[test]
     fn packed_numbers_need_full_width() {
-        let parse = |format: &str, value: &str| {
-            TimeParser::new(&[format.to_string()])
-                .parse(value, &TimeZone::UTC, None)
-                .map(|stamp| stamp.utc_rfc3339())
-        };
         assert_eq!(
-            parse("%Y%m%d%H%M%S", "2024050112000").unwrap_err(),
+            parse_utc("%Y%m%d%H%M%S", "2024050112000").unwrap_err(),
             "%S found 1 digit, `0`, where it needs 2: it has no separator next to it, so a short number cannot be told from a missing digit; the value is probably cut short or damaged"
         );
-        assert!(parse("%Y%m%d%H%M%S", "202405011200000").is_err());
-        assert!(parse("%Y%m%d", "2024051").is_err());
-        assert!(parse("%Y%j%H%M", "2024051200")
+        assert!(parse_utc("%Y%m%d%H%M%S", "202405011200000").is_err());
+        assert!(parse_utc("%Y%m%d", "2024051").is_err());
+        assert!(parse_utc("%Y%j%H%M", "2024051200")
             .unwrap_err()
             .starts_with("%M found 1 digit, `0`,"));
-        assert!(parse("%Y%m%d%H%M%S%.f", "2024050112000.25")
+        assert!(parse_utc("%Y%m%d%H%M%S%.f", "2024050112000.25")
             .unwrap_err()
             .starts_with("%S found 1 digit"));
-        assert!(parse("%d%m%y%H%M", "010524123")
+        assert!(parse_utc("%d%m%y%H%M", "010524123")
             .unwrap_err()
             .starts_with("%M found 1 digit"));
-        assert!(parse("%Y%m%d", "2024050\u{ff11}").is_err());
+        assert!(parse_utc("%Y%m%d", "2024050\u{ff11}").is_err());
 
         // Numbers after a name or a flag are checked too.
-        assert!(parse("%b%d%Y", "May12024")
+        assert!(parse_utc("%b%d%Y", "May12024")
             .unwrap_err()
             .starts_with("%Y found 3 digits, `024`,"));
-        assert!(parse("%d%b%Y %H%M", "01May2024 123")
+        assert!(parse_utc("%d%b%Y %H%M", "01May2024 123")
             .unwrap_err()
             .starts_with("%M found 1 digit"));
-        assert!(parse("%-d.%m%Y", "1.05202")
+        assert!(parse_utc("%-d.%m%Y", "1.05202")
             .unwrap_err()
             .starts_with("%Y found 3 digits"));
 
         // A directive that stands for several numbers is named with them.
-        assert!(parse("%Y%m%d%R", "202405019:05")
+        assert!(parse_utc("%Y%m%d%R", "202405019:05")
             .unwrap_err()
             .starts_with("%H in %R found 1 digit, `9`,"));
 
@@ -1056,53 +1059,62 @@ mod tests {
 
     #[test]
     fn packed_numbers_allow_what_separates_them() {
-        let parse = |format: &str, value: &str| {
-            TimeParser::new(&[format.to_string()])
-                .parse(value, &TimeZone::UTC, None)
-                .map(|stamp| stamp.utc_rfc3339())
-        };
-
         // A space in a format matches any run of whitespace, also none.
         assert_eq!(
-            parse("%Y%m%d %H%M%S", "20240501  123000").unwrap(),
+            parse_utc("%Y%m%d %H%M%S", "20240501  123000").unwrap(),
             "2024-05-01T12:30:00Z"
         );
-        assert_eq!(parse("%Y%m%d %H%M", "20240501\t 1230").unwrap(), "2024-05-01T12:30:00Z");
         assert_eq!(
-            parse("%Y%m%d %H%M%S", "20240501123000").unwrap(),
+            parse_utc("%Y%m%d %H%M", "20240501\t 1230").unwrap(),
+            "2024-05-01T12:30:00Z"
+        );
+        assert_eq!(
+            parse_utc("%Y%m%d %H%M%S", "20240501123000").unwrap(),
             "2024-05-01T12:30:00Z"
         );
 
         // A number between separators may drop its leading zero.
-        assert_eq!(parse("%Y%m%d %H:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
         assert_eq!(
-            parse("%Y-%m-%d %H:%M", "2024-5-1 9:05").unwrap(),
+            parse_utc("%Y%m%d %H:%M", "20240501 9:05").unwrap(),
             "2024-05-01T09:05:00Z"
         );
         assert_eq!(
-            parse("%Y%m%d%H%M%S%.f", "20240501120000.25").unwrap(),
+            parse_utc("%Y-%m-%d %H:%M", "2024-5-1 9:05").unwrap(),
+            "2024-05-01T09:05:00Z"
+        );
+        assert_eq!(
+            parse_utc("%Y%m%d%H%M%S%.f", "20240501120000.25").unwrap(),
             "2024-05-01T12:00:00.25Z"
         );
-        assert_eq!(parse("%Y%j%H%M", "20240521200").unwrap(), "2024-02-21T12:00:00Z");
-        assert_eq!(parse("%d%b%Y", "1May2024").unwrap(), "2024-05-01T00:00:00Z");
-        assert_eq!(parse("%FT%T", "2024-05-01T12:00:00").unwrap(), "2024-05-01T12:00:00Z");
+        assert_eq!(parse_utc("%Y%j%H%M", "20240521200").unwrap(), "2024-02-21T12:00:00Z");
+        assert_eq!(parse_utc("%d%b%Y", "1May2024").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(
+            parse_utc("%FT%T", "2024-05-01T12:00:00").unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
 
         // jiff reads a year's sign before the spaces in front of its digits.
-        assert_eq!(parse("%Y%m%d", "+ 20240501").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(parse_utc("%Y%m%d", "+ 20240501").unwrap(), "2024-05-01T00:00:00Z");
 
         // %e, %k and %l pad with a space, which counts toward the width.
-        assert_eq!(parse("%Y%m%e", "202405 1").unwrap(), "2024-05-01T00:00:00Z");
-        assert_eq!(parse("%Y%m%d%k:%M", "20240501 9:05").unwrap(), "2024-05-01T09:05:00Z");
+        assert_eq!(parse_utc("%Y%m%e", "202405 1").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(
+            parse_utc("%Y%m%d%k:%M", "20240501 9:05").unwrap(),
+            "2024-05-01T09:05:00Z"
+        );
 
         // The `-` flag allows a short number.
-        assert_eq!(parse("%Y%m%-d", "2024051").unwrap(), "2024-05-01T00:00:00Z");
+        assert_eq!(parse_utc("%Y%m%-d", "2024051").unwrap(), "2024-05-01T00:00:00Z");
 
-        // Digits of %f after %S: the seconds must be whole.
+        // Digits of %f right after %S make %S need both of its digits.
         assert_eq!(
-            parse("%Y%m%d%H%M%S%f", "202405011230512").unwrap(),
+            parse_utc("%Y%m%d%H%M%S%f", "202405011230512").unwrap(),
             "2024-05-01T12:30:51.2Z"
         );
-        assert_eq!(parse("%d%b%Y %H%M", "01May2024 1230").unwrap(), "2024-05-01T12:30:00Z");
+        assert_eq!(
+            parse_utc("%d%b%Y %H%M", "01May2024 1230").unwrap(),
+            "2024-05-01T12:30:00Z"
+        );
     }
 
     #[test]
