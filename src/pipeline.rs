@@ -493,7 +493,7 @@ mod tests {
     }
 
     /// Checks that a panic ended the import with an INTERNAL error that names `reason`
-    /// and says that the waiting shipments were yielded.
+    /// and reports that the waiting shipments were yielded.
     fn assert_internal_after_flush(error: Option<FatalError>, reason: &str) {
         let error = error.expect("a panic is reported as an error");
         assert_eq!(error.status_code(), 500);
