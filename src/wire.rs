@@ -1,7 +1,7 @@
 //! Batches for JavaScript: many items encoded as one string and one array of integers.
 //!
 //! Creating JavaScript objects field by field through N-API costs more than the parsing
-//! itself, so items cross as text plus `slots`, and `index.js` builds the objects with
+//! itself, so items cross as text plus `slots`, and `lib/decode.js` builds the objects with
 //! `String.prototype.substring`. A string is two slots: its start and end in UTF-16 code
 //! units of `text`, or `-1, 0` for null. Layout, in slot order:
 //!
@@ -10,7 +10,7 @@
 //!   `EVENT_STRINGS`, then the warning count and the warnings;
 //! - bad record: `1`, the message count and the messages.
 //!
-//! `index.js` decodes this layout; change both together.
+//! `lib/decode.js` decodes this layout; change both together.
 
 use crate::model::{Event, Item, Shipment, Text};
 use crate::profile::UpdateMethod;
