@@ -720,7 +720,7 @@ test.describe('invalid profile', () => {
         ...valid,
         format: { type: 'fixed-width', columns: { TN: [0, 20], TS: [20, 34] } },
       },
-      path: 'fields.event_code.column',
+      path: 'fields.event_code',
       mentions: ['`CODE`', 'format.columns', 'TN, TS'],
     },
   ];

@@ -334,7 +334,7 @@ test('fixed width without columns', () => {
   const error = profileError(changed((p) => (p.format = { type: 'fixed-width', columns: {} })));
   assert.deepEqual(error.details.problems, [
     { path: 'format.columns', message: 'name at least one column range' },
-    { path: 'fields.tracking_number.column', message: 'column `PARCELNO` is not defined, because format.columns is empty; add its range there' },
+    { path: 'fields.tracking_number', message: 'column `PARCELNO` is not defined, because format.columns is empty; add its range there' },
     { path: 'fields.event_datetime.column', message: 'column `SCAN_DATE` is not defined, because format.columns is empty; add its range there' },
   ]);
 });
@@ -342,7 +342,7 @@ test('fixed width without columns', () => {
 test('values that can never work', async (t) => {
   const cases = [
     ['empty source path', (p) => (p.source.path = ''), 'source.path', 'is empty; give the path of the carrier\'s file'],
-    ['empty column name', (p) => (p.fields.tracking_number = ''), 'fields.tracking_number.column', 'the column name is empty; give a column name or a 0-based column index'],
+    ['empty column name', (p) => (p.fields.tracking_number = ''), 'fields.tracking_number', 'the column name is empty; give a column name or a 0-based column index'],
     ['constant tracking number', (p) => (p.fields.tracking_number = { value: 'A1' }), 'fields.tracking_number.value', 'a constant tracking number would put every record into one shipment; map the tracking number from a column'],
     ['format without directives', (p) => (p.fields.event_datetime.format = 'abc'), 'fields.event_datetime.format', '`abc` has no % directive, so it matches only that exact text; use directives such as %Y, %m, %d, %H, %M, %S and %z'],
     ['header with a line break', (p) => {

@@ -461,9 +461,17 @@ fn check_field(profile: &Profile, name: &str, spec: &FieldSpec, path: &str, prob
         }
     }
 
-    let references = options.column.iter().chain(options.columns.iter().flatten());
-    for column in references {
-        check_column_ref(profile, column, &format!("{path}.column"), problems);
+    // Each reference is named by where it is written, so that a problem in a list of
+    // columns points to its entry.
+    if let Some(column) = &options.column {
+        let column_path = match spec {
+            FieldSpec::Column(_) => path.to_string(),
+            FieldSpec::Full(_) => format!("{path}.column"),
+        };
+        check_column_ref(profile, column, &column_path, problems);
+    }
+    for (index, column) in options.columns.iter().flatten().enumerate() {
+        check_column_ref(profile, column, &format!("{path}.columns[{index}]"), problems);
     }
 
     let is_datetime = DATETIME_FIELDS.contains(&name);
@@ -808,8 +816,28 @@ mod tests {
         }));
         assert_eq!(
             message,
-            "fields.city.column: column index 3 is past the 3 names in format.columns (indexes start at 0); fix the index or add the column to format.columns"
+            "fields.city: column index 3 is past the 3 names in format.columns (indexes start at 0); fix the index or add the column to format.columns"
         );
+    }
+
+    #[test]
+    fn column_problem_paths_name_the_reference() {
+        let set_columns = |p: &mut Value, city: Value| {
+            p["format"] = json!({ "type": "delimited", "delimiter": ";", "header": false, "columns": ["PARCELNO", "SCAN_DATE_TIME", "CITY"] });
+            p["fields"] = json!({ "tracking_number": "PARCELNO", "event_datetime": { "column": 1, "format": "%Y%m%d%H%M%S" } });
+            p["fields"]["city"] = city;
+        };
+        let cases = [
+            (json!("TOWN"), "fields.city: "),
+            (json!({ "column": "TOWN" }), "fields.city.column: "),
+            (json!({ "columns": ["CITY", "TOWN"] }), "fields.city.columns[1]: "),
+            (json!({ "columns": ["TOWN", "CITY"] }), "fields.city.columns[0]: "),
+        ];
+        for (city, expected_start) in cases {
+            let message = only_problem(&with(|p| set_columns(p, city.clone())));
+            assert!(message.starts_with(expected_start), "{city}: {message}");
+            assert!(message.contains("`TOWN`"), "{city}: {message}");
+        }
     }
 
     #[test]
