@@ -139,7 +139,7 @@ test('summary counts warnings left out of an item', async () => {
   assert.equal(error, null);
   assert.equal(items.length, 1);
   assert.equal(items[0].warning_messages.length, 51);
-  assert.equal(items[0].warning_messages[50], '10 more warnings for this shipment were left out');
+  assert.equal(items[0].warning_messages[50], `${file}:2: 10 more warnings for this shipment were left out`);
   assert.equal(summary.warnings, 60);
 });
 

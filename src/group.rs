@@ -200,14 +200,17 @@ impl Grouper {
         // Formatted only when a warning is written, so most shipments allocate nothing here.
         let position = SourceLine(&self.source_name, open.first_line);
         let mut update_method = self.update_method;
+        // The warning about the shipment as a whole, which explains a change of
+        // update_method, goes first so that the limit on warnings never drops it.
+        let mut shipment_warning = None;
         if self.failed && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
-            warnings.push(format!(
+            shipment_warning = Some(format!(
                 "{position}: the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
             ));
         } else if open.parts > 0 && update_method == UpdateMethod::Replace {
             update_method = UpdateMethod::Append;
-            warnings.push(format!(
+            shipment_warning = Some(format!(
                 "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {} and is sent with update_method append, because replace would erase the parts before it",
                 open.parts + 1
             ));
@@ -215,22 +218,27 @@ impl Grouper {
             if open.reappeared {
                 update_method = UpdateMethod::Append;
             }
-            warnings.push(format!(
+            shipment_warning = Some(format!(
                 "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {}",
                 open.parts + 1
             ));
         } else if open.reappeared {
             update_method = UpdateMethod::Append;
-            warnings.push(format!(
+            shipment_warning = Some(format!(
                 "{position}: tracking number {tracking_number} appeared again after its earlier events were yielded, because more other shipments than grouping.max_open_shipments ({}) came between, so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
                 self.max_open
             ));
+        }
+        if let Some(warning) = shipment_warning {
+            warnings.insert(0, warning);
         }
         let warning_count = warnings.len() as u64;
         if warnings.len() > MAX_WARNINGS {
             let dropped = warnings.len() - MAX_WARNINGS;
             warnings.truncate(MAX_WARNINGS);
-            warnings.push(format!("{dropped} more warnings for this shipment were left out"));
+            warnings.push(format!(
+                "{position}: {dropped} more warnings for this shipment were left out"
+            ));
         }
 
         // Events with status UN, such as informational scans, leave the shipment status.
@@ -355,9 +363,37 @@ mod tests {
         assert_eq!(shipment.warnings[MAX_WARNINGS - 1], "warning 49");
         assert_eq!(
             shipment.warnings[MAX_WARNINGS],
-            "22 more warnings for this shipment were left out"
+            "test.csv:2: 22 more warnings for this shipment were left out"
         );
         assert_eq!(shipment.warning_count, 72);
+    }
+
+    #[test]
+    fn warning_cap_keeps_reappearance_warning() {
+        let mut grouper = Grouper::new(1, true, UpdateMethod::Replace, None, "test.csv");
+        let mut out = Vec::new();
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), 2, &mut out);
+        grouper.push(event("B", 2, "x", StandardizedStatus::IT), 3, &mut out);
+        for second in 3..63 {
+            let mut scan = event("A", second, "y", StandardizedStatus::IT);
+            scan.add_warning(format!("warning {second}"));
+            grouper.push(scan, second as u64 + 1, &mut out);
+        }
+        grouper.finish(&mut out);
+        let again = &shipments(out)[2];
+        assert_eq!(again.update_method, UpdateMethod::Append);
+        assert!(
+            again.warnings[0].starts_with("test.csv:4: tracking number A appeared again"),
+            "{:?}",
+            again.warnings
+        );
+        assert_eq!(again.warnings[1], "warning 3");
+        assert_eq!(again.warnings.len(), MAX_WARNINGS + 1);
+        assert_eq!(
+            again.warnings[MAX_WARNINGS],
+            "test.csv:4: 11 more warnings for this shipment were left out"
+        );
+        assert_eq!(again.warning_count, 61);
     }
 
     #[test]

@@ -824,7 +824,8 @@ mod tests {
     fn column_problem_paths_name_the_reference() {
         let set_columns = |p: &mut Value, city: Value| {
             p["format"] = json!({ "type": "delimited", "delimiter": ";", "header": false, "columns": ["PARCELNO", "SCAN_DATE_TIME", "CITY"] });
-            p["fields"] = json!({ "tracking_number": "PARCELNO", "event_datetime": { "column": 1, "format": "%Y%m%d%H%M%S" } });
+            p["fields"] =
+                json!({ "tracking_number": "PARCELNO", "event_datetime": { "column": 1, "format": "%Y%m%d%H%M%S" } });
             p["fields"]["city"] = city;
         };
         let cases = [
