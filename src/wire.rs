@@ -1,55 +1,24 @@
 //! Batches for JavaScript: many items encoded as one string and one array of integers.
 //!
-//! Creating JavaScript objects field by field through N-API costs more than the parsing
-//! itself, so items cross as text plus `slots`, and `lib/decode.js` builds the objects with
+//! Creating JavaScript objects through N-API takes a native call per field, so items cross
+//! as text plus `slots`, and `lib/decode.js` builds the objects in JavaScript with
 //! `String.prototype.substring`. A string is two slots: its start and end in UTF-16 code
 //! units of `text`, or `-1, 0` for null. Layout, in slot order:
 //!
 //! - shipment: `0`, update method (`0` append, `1` replace), shipping_problem (`0`/`1`),
-//!   then the strings of `SHIPMENT_STRINGS`, the event count, for each event the strings of
-//!   `EVENT_STRINGS`, then the warning count and the warnings;
+//!   then 15 strings (tracking_number, standardized_status_code, carrier_status_code,
+//!   carrier_status_description, shipped_datetime, estimated_delivery_datetime,
+//!   actual_delivery_datetime, carrier_name, service code, service name, packaging,
+//!   shipping_problem_code, shipping_problem_description, weight, package_count), the event
+//!   count, for each event 13 strings (event_datetime, event_datetime_local, event_code,
+//!   description, city, state, postal_code, country, company, signer, status_code, geo
+//!   latitude, geo longitude), then the warning count and the warnings;
 //! - bad record: `1`, the message count and the messages.
 //!
 //! `lib/decode.js` decodes this layout; change both together.
 
 use crate::model::{Event, Item, Shipment, Text};
 use crate::profile::UpdateMethod;
-
-/// The string fields of a shipment, in slot order.
-pub const SHIPMENT_STRINGS: [&str; 15] = [
-    "tracking_number",
-    "standardized_status_code",
-    "carrier_status_code",
-    "carrier_status_description",
-    "shipped_datetime",
-    "estimated_delivery_datetime",
-    "actual_delivery_datetime",
-    "carrier_name",
-    "service.code",
-    "service.name",
-    "packaging",
-    "shipping_problem_code",
-    "shipping_problem_description",
-    "weight",
-    "package_count",
-];
-
-/// The string fields of an event, in slot order.
-pub const EVENT_STRINGS: [&str; 13] = [
-    "event_datetime",
-    "event_datetime_local",
-    "event_code",
-    "description",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "company",
-    "signer",
-    "status_code",
-    "geo.lat",
-    "geo.long",
-];
 
 /// The event text fields in slot order, before `status_code` and `geo`.
 const EVENT_TEXT: [Text; 10] = [
