@@ -1148,6 +1148,58 @@ test.describe('https', () => {
     }
   });
 
+  test('HTTP status after a redirect names the target', async () => {
+    const server = await startServer((request, response) => {
+      if (request.url === '/start.csv') {
+        response.writeHead(302, { Location: '/moved/scan.csv?key=SECRET' });
+        response.end();
+        return;
+      }
+      response.writeHead(404, { 'Content-Type': 'text/plain' });
+      response.end('no such file');
+    });
+    try {
+      const { items, error } = await runImport(profileFor({ url: `${server.url}/start.csv` }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 400, 'SOURCE_NOT_FOUND');
+      assert.equal(
+        error.message,
+        `GET ${server.url}/start.csv (redirected to ${server.url}/moved/scan.csv?…) returned HTTP 404 Not Found; check source.url and the metadata it uses`,
+      );
+      assert.equal(error.details.redirected_to, `${server.url}/moved/scan.csv?…`);
+      assert.equal(error.details.http_status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('HTTP status of a source option names the option', async () => {
+    const server = await startServer((request, response) => {
+      response.writeHead(request.url === '/gone.csv' ? 404 : 400);
+      response.end();
+    });
+    try {
+      const profile = profileFor({ url: 'http://127.0.0.1:9/unused.csv' });
+      const missing = await runImport(profile, {}, { source: `${server.url}/gone.csv` });
+      assertFatal(missing.error, 400, 'SOURCE_NOT_FOUND');
+      assert.equal(
+        missing.error.message,
+        `GET ${server.url}/gone.csv returned HTTP 404 Not Found; check the source option (--source in the CLI)`,
+      );
+      assert.equal(missing.error.details.redirected_to, undefined);
+
+      const rejected = await runImport(profile, {}, { source: `${server.url}/bad.csv` });
+      assertFatal(rejected.error, 400, 'SOURCE_HTTP_ERROR');
+      assert.equal(
+        rejected.error.message,
+        `GET ${server.url}/bad.csv returned HTTP 400 Bad Request; check the source option (--source in the CLI) and source.headers`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test('ca_file with a byte order mark is read', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-ca-'));
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('server.pem') });

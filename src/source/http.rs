@@ -21,6 +21,7 @@ pub async fn open(
     spec: &SourceSpec,
     metadata: &Map<String, Value>,
     bytes_read: Arc<AtomicU64>,
+    overridden: bool,
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
@@ -66,7 +67,8 @@ pub async fn open(
     })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(status_error(&name, response).await);
+        let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
+        return Err(status_error(&name, redirected_to, overridden, response).await);
     }
     // Several Content-Encoding field lines form one list, in order (RFC 9110, section 5.3).
     let content_encoding: Vec<String> = response
@@ -293,7 +295,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// Connect expects retryAfterSeconds on every rate-limit error.
 const DEFAULT_RETRY_AFTER_SECONDS: u64 = 60;
 
-async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
+/// Describes an error status. `redirected_to` is the URL that returned it when redirects
+/// were followed, and `overridden` is set when the URL came from the import's `source`
+/// option, so that the advice names the setting that was used.
+async fn status_error(
+    name: &str,
+    redirected_to: Option<String>,
+    overridden: bool,
+    response: reqwest::Response,
+) -> FatalError {
     let status = response.status();
     let retry_after = response
         .headers()
@@ -302,17 +312,23 @@ async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
         .and_then(parse_retry_after);
     let excerpt = body_excerpt(response).await;
 
+    let location_advice = if overridden {
+        "check the source option (--source in the CLI)"
+    } else {
+        "check source.url and the metadata it uses"
+    };
+    let request_advice = if overridden {
+        "check the source option (--source in the CLI) and source.headers"
+    } else {
+        "check source.url and source.headers"
+    };
     let (kind, code, advice) = match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
             ErrorKind::Unauthorized,
             "SOURCE_UNAUTHORIZED",
             "check the connection's credentials",
         ),
-        StatusCode::NOT_FOUND | StatusCode::GONE => (
-            ErrorKind::BadRequest,
-            "SOURCE_NOT_FOUND",
-            "check source.url and the metadata it uses",
-        ),
+        StatusCode::NOT_FOUND | StatusCode::GONE => (ErrorKind::BadRequest, "SOURCE_NOT_FOUND", location_advice),
         StatusCode::TOO_MANY_REQUESTS => (
             ErrorKind::RateLimited {
                 retry_after_seconds: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECONDS)),
@@ -329,15 +345,18 @@ async fn status_error(name: &str, response: reqwest::Response) -> FatalError {
             "SOURCE_SERVER_ERROR",
             "the carrier's server failed; retry later",
         ),
-        _ => (
-            ErrorKind::BadRequest,
-            "SOURCE_HTTP_ERROR",
-            "check source.url and source.headers",
-        ),
+        _ => (ErrorKind::BadRequest, "SOURCE_HTTP_ERROR", request_advice),
     };
-    let mut error = FatalError::new(kind, code, format!("GET {name} returned HTTP {status}; {advice}"))
+    let at = match &redirected_to {
+        Some(target) => format!(" (redirected to {target})"),
+        None => String::new(),
+    };
+    let mut error = FatalError::new(kind, code, format!("GET {name}{at} returned HTTP {status}; {advice}"))
         .with("source", name)
         .with("http_status", status.as_u16());
+    if let Some(target) = redirected_to {
+        error = error.with("redirected_to", target);
+    }
     if let (Some(seconds), ErrorKind::CarrierServer) = (retry_after, &error.kind) {
         // Connect's retryAfterSeconds belongs to 429 only, but a 503 may also carry Retry-After.
         error = error.with("retry_after_seconds", seconds);

@@ -68,7 +68,7 @@ pub async fn open(
 ) -> Result<Opened, FatalError> {
     match location {
         Location::Path(path) => open_file(path, bytes_read, overridden).await,
-        Location::Url(url) => http::open(url, spec, metadata, bytes_read).await,
+        Location::Url(url) => http::open(url, spec, metadata, bytes_read, overridden).await,
     }
 }
 
