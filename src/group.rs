@@ -85,8 +85,7 @@ impl Grouper {
 
     /// Adds an event read from the record at `line`; a shipment pushed out of the window
     /// goes to `out`.
-    pub fn push(&mut self, mut event: Event, line: u64, out: &mut Vec<Item>) {
-        event.compact();
+    pub fn push(&mut self, event: Event, line: u64, out: &mut Vec<Item>) {
         if let Some(&sequence) = self.index.get(event.tracking_number()) {
             let position = (sequence - self.first_sequence) as usize;
             if self.open[position].events.len() >= MAX_SHIPMENT_EVENTS {
@@ -138,6 +137,7 @@ impl Grouper {
     }
 
     /// Yields every open shipment, oldest first.
+    #[cfg(test)]
     pub fn finish(&mut self, out: &mut Vec<Item>) {
         while self.finish_some(usize::MAX, out) {}
     }

@@ -319,10 +319,7 @@ async fn group_records(
             Parsed::Panicked(panic) => break Err(after_panic(panic, &mut stage, sender).await),
         }
     };
-    let result = result.map_err(|stop| match stop {
-        Stop::InternalPanic(panic) => Stop::Fatal(internal_error(panic.as_ref(), false)),
-        other => other,
-    });
+    // A panic while the window was being yielded stays InternalPanic, which `run` reports.
     (stage.counts, result)
 }
 
@@ -410,31 +407,30 @@ fn read_failed(
     redirected_to: Option<&str>,
     error: std::io::Error,
     gzip: bool,
-    decoded_bytes: u64,
+    decompressed_bytes: u64,
 ) -> FatalError {
-    let is_transport = error.get_ref().is_some_and(|inner| inner.is::<reqwest::Error>());
-    if is_transport {
-        if let Some(Ok(transport)) = error.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
-            return source::http_request_failed(name, *transport, redirected_to.map(String::from))
-                .with("decoded_bytes", decoded_bytes);
+    // The public detail is named decoded_bytes; it counts bytes after decompression.
+    let error = match error.downcast::<reqwest::Error>() {
+        Ok(transport) => {
+            return source::http_request_failed(name, transport, redirected_to.map(String::from))
+                .with("decoded_bytes", decompressed_bytes);
         }
-        return FatalError::carrier("SOURCE_READ_FAILED", format!("reading {name} failed; retry the import"))
-            .with("source", name);
-    }
+        Err(error) => error,
+    };
     let failure = if gzip {
         FatalError::carrier(
             "GZIP_INVALID",
             format!(
-                "{name} is not a complete gzip stream ({error}) after {decoded_bytes} decompressed bytes; the download was cut short or the file is damaged, so retry or ask the carrier to send it again"
+                "{name} is not a complete gzip stream ({error}) after {decompressed_bytes} decompressed bytes; the download was cut short or the file is damaged, so retry or ask the carrier to send it again"
             ),
         )
     } else {
         FatalError::carrier(
             "SOURCE_READ_FAILED",
-            format!("reading {name} failed after {decoded_bytes} bytes: {error}; retry the import"),
+            format!("reading {name} failed after {decompressed_bytes} bytes: {error}; retry the import"),
         )
     };
-    let failure = failure.with("source", name).with("decoded_bytes", decoded_bytes);
+    let failure = failure.with("source", name).with("decoded_bytes", decompressed_bytes);
     match redirected_to {
         Some(target) => failure.with("redirected_to", target),
         None => failure,

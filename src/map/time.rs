@@ -120,7 +120,6 @@ pub fn check_format(format: &str) -> Result<(), String> {
 struct FixedLayout {
     parts: Vec<LayoutPart>,
     length: usize,
-    has_time: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -172,13 +171,8 @@ fn compile_layout(format: &str) -> Option<FixedLayout> {
     if !has_date {
         return None;
     }
-    let has_time = parts.iter().any(|part| matches!(part, LayoutPart::Hour));
     let length = parts.iter().map(|part| part.width()).sum();
-    Some(FixedLayout {
-        parts,
-        length,
-        has_time,
-    })
+    Some(FixedLayout { parts, length })
 }
 
 impl FixedLayout {
@@ -216,9 +210,6 @@ impl FixedLayout {
                 LayoutPart::Second => second = number as i8,
                 LayoutPart::Literal(_) => {}
             }
-        }
-        if !self.has_time {
-            hour = 0;
         }
         // A leap second reads as :59, as jiff's parser reads it for the other formats.
         if second == 60 {

@@ -683,12 +683,3 @@ pub enum UpdateMethod {
     /// The file carries each shipment's full history; the platform replaces what it has.
     Replace,
 }
-
-impl UpdateMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UpdateMethod::Append => "append",
-            UpdateMethod::Replace => "replace",
-        }
-    }
-}

@@ -119,7 +119,6 @@ pub fn fill(
                     Position::BasicAuthUser if value.contains(':') => {
                         return Err(invalid_value(
                             name,
-                            &value,
                             what,
                             "a Basic authentication user name must not contain `:`, which separates it from the password",
                         ));
@@ -132,7 +131,6 @@ pub fn fill(
                         if in_user && value.contains(':') {
                             return Err(invalid_value(
                                 name,
-                                &value,
                                 what,
                                 "a user name in the URL must not contain `:`, which separates it from the password",
                             ));
@@ -312,7 +310,7 @@ fn url_part(prefix: &str) -> UrlPart {
 
 /// Reports a metadata value that cannot be escaped; the value itself is left out of the
 /// error, because it may be a credential.
-fn invalid_value(name: &str, _value: &str, what: &str, rule: &str) -> FatalError {
+fn invalid_value(name: &str, what: &str, rule: &str) -> FatalError {
     FatalError::bad_request(
         "METADATA_INVALID",
         format!("metadata.{name} cannot be used in {what}: {rule}"),
@@ -325,7 +323,6 @@ fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError
     if unsafe_value {
         return Err(invalid_value(
             name,
-            value,
             what,
             "a value in a file path must be a non-empty name without `/`, `\\` or `..`",
         ));
@@ -337,7 +334,6 @@ fn escape_header(value: &str, name: &str, what: &str) -> Result<String, FatalErr
     if value.contains(is_header_control) {
         return Err(invalid_value(
             name,
-            value,
             what,
             "a header value must not contain line breaks or other control characters (tab is allowed)",
         ));
@@ -353,7 +349,6 @@ fn escape_authority(value: &str, name: &str, what: &str) -> Result<String, Fatal
     if !valid {
         return Err(invalid_value(
             name,
-            value,
             what,
             "a value in the host part must contain only ASCII letters, digits, `.`, `-`, `:` and brackets (write an internationalized name in its xn-- form)",
         ));
