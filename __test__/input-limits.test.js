@@ -315,6 +315,27 @@ test('record UTC offsets out of range are bad records', async () => {
   assert.equal(good.tracking_info.events[0].event_datetime_local, '2024-01-02T10:00:00+23:30');
 });
 
+test('number warnings name the column and value', async () => {
+  const file = writeFile(
+    'numbers.csv',
+    'TN;TS;CODE;KG;PIECES\nA1;20240102100000;05;NaN;1\nB2;20240102100000;05;-inf;1\nC3;20240102100000;05;2,5;1.5\nD4;20240102100000;;1;2\n',
+  );
+  const profile = profileFor({ path: file });
+  profile.fields = { ...profile.fields, weight: 'KG', package_count: 'PIECES' };
+  const { items, error } = await runImport(profile);
+
+  assert.equal(error, null);
+  assert.deepEqual(items.map((item) => item.warning_messages ?? []), [
+    [`${file}:2: weight "NaN" (column KG) is not a finite number and was left out`],
+    [`${file}:3: weight "-inf" (column KG) is not a finite number and was left out`],
+    [`${file}:4: package_count "1.5" (column PIECES) is not a whole number from 0 to 2147483647 and was left out`],
+    [`${file}:5: the carrier status code (column CODE) is empty, so the event has status UN; set fields.event_code.default for records without a code`],
+  ]);
+  assert.deepEqual(items.map((item) => [item.tracking_info.weight ?? null, item.tracking_info.package_count ?? null]), [
+    [null, 1], [null, 1], [2.5, null], [1, 2],
+  ]);
+});
+
 test('out-of-range position names the coordinate', async () => {
   const file = writeFile('geo.csv', 'TN;TS;CODE;LAT;LON\nA1;20240102100000;05;91;0\nB2;20240102100000;05;48.1;-200\nC3;20240102100000;05;-95;181\nD4;20240102100000;05;48.1;11.5\nE5;20240102100000;05;1e300;0\nF6;20240102100000;05;1e400;0\nG7;20240102100000;05;1e21;0\nH8;20240102100000;05;-90;180\nI9;20240102100000;05;90;-180\n');
   const profile = profileFor({ path: file });
@@ -323,13 +344,13 @@ test('out-of-range position names the coordinate', async () => {
 
   assert.equal(error, null);
   assert.deepEqual(items.map((item) => item.warning_messages ?? []), [
-    [`${file}:2: latitude 91 is outside -90 to 90, so the position was left out`],
-    [`${file}:3: longitude -200 is outside -180 to 180, so the position was left out`],
-    [`${file}:4: latitude -95 is outside -90 to 90 and longitude 181 is outside -180 to 180, so the position was left out`],
+    [`${file}:2: latitude 91 (column LAT) is outside -90 to 90, so the position was left out`],
+    [`${file}:3: longitude -200 (column LON) is outside -180 to 180, so the position was left out`],
+    [`${file}:4: latitude -95 (column LAT) is outside -90 to 90 and longitude 181 (column LON) is outside -180 to 180, so the position was left out`],
     [],
-    [`${file}:6: latitude 1e300 is outside -90 to 90, so the position was left out`],
+    [`${file}:6: latitude 1e300 (column LAT) is outside -90 to 90, so the position was left out`],
     [`${file}:7: latitude "1e400" (column LAT) is too large for a number and was left out`],
-    [`${file}:8: latitude 1e21 is outside -90 to 90, so the position was left out`],
+    [`${file}:8: latitude 1e21 (column LAT) is outside -90 to 90, so the position was left out`],
     [],
     [],
   ]);

@@ -526,8 +526,9 @@ impl Mapper {
                 }
             },
             None if self.has_status_column => {
+                let label = self.event_code.as_ref().map_or("", |field| field.label.as_str());
                 warnings.push(format!(
-                    "{}: the carrier status code is empty, so the event has status UN",
+                    "{}: the carrier status code ({label}) is empty, so the event has status UN; set fields.event_code.default for records without a code",
                     self.position(line)
                 ));
                 (StandardizedStatus::UN, None)
@@ -567,9 +568,12 @@ impl Mapper {
         let count = self.number(&self.package_count, record, warnings)?;
         let whole = count.fract() == 0.0 && count >= 0.0 && count <= f64::from(i32::MAX);
         if !whole {
+            let field = self.package_count.as_ref()?;
+            let value = field.read(record).unwrap_or_default();
             warnings.push(format!(
-                "{}: package_count {count} is not a whole number from 0 to {} and was left out",
+                "{}: package_count {value:?} ({}) is not a whole number from 0 to {} and was left out",
                 self.position(record.line),
+                field.label,
                 i32::MAX
             ));
         }
@@ -592,9 +596,19 @@ impl Mapper {
         };
         match normalized.parse::<f64>() {
             Ok(number) if number.is_finite() => Some(number),
-            Ok(_) => {
+            // Rust reads "1e400" as infinity, and also accepts the words inf, infinity and NaN.
+            Ok(number) if number.is_infinite() && value.bytes().any(|byte| byte.is_ascii_digit()) => {
                 warnings.push(format!(
                     "{}: {} {value:?} ({}) is too large for a number and was left out",
+                    self.position(record.line),
+                    field.name,
+                    field.label
+                ));
+                None
+            }
+            Ok(_) => {
+                warnings.push(format!(
+                    "{}: {} {value:?} ({}) is not a finite number and was left out",
                     self.position(record.line),
                     field.name,
                     field.label
@@ -626,11 +640,22 @@ impl Mapper {
                 format!("{value}")
             }
         };
+        fn label(field: &Option<CompiledField>) -> &str {
+            field.as_ref().map_or("", |field| field.label.as_str())
+        }
         if !(-90.0..=90.0).contains(&latitude) {
-            out_of_range.push(format!("latitude {} is outside -90 to 90", show(latitude)));
+            out_of_range.push(format!(
+                "latitude {} ({}) is outside -90 to 90",
+                show(latitude),
+                label(&self.latitude)
+            ));
         }
         if !(-180.0..=180.0).contains(&longitude) {
-            out_of_range.push(format!("longitude {} is outside -180 to 180", show(longitude)));
+            out_of_range.push(format!(
+                "longitude {} ({}) is outside -180 to 180",
+                show(longitude),
+                label(&self.longitude)
+            ));
         }
         if !out_of_range.is_empty() {
             warnings.push(format!(
