@@ -22,6 +22,15 @@ pub struct Line<'a> {
     pub bare_carriage_returns: bool,
 }
 
+/// The note that ends a bad-record message about a last line without a line break.
+pub fn cut_short_note(unterminated: bool) -> &'static str {
+    if unterminated {
+        " (the last line has no line break, so the file may be cut short)"
+    } else {
+        ""
+    }
+}
+
 /// The kind of line break a file uses, detected from its first one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineBreaks {

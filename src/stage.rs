@@ -4,7 +4,7 @@
 
 use crate::error::FatalError;
 use crate::group::Grouper;
-use crate::lines::Line;
+use crate::lines::{cut_short_note, Line};
 use crate::map::{ColumnNames, Mapper};
 use crate::model::{Event, Item};
 use crate::parse::delimited::{DelimitedParser, Parsed};
@@ -188,11 +188,7 @@ impl<'p> RecordStage<'p> {
                 let length = FixedWidthParser::char_len(line.text);
                 if let Some(expected) = *record_length {
                     if length < expected {
-                        let hint = if line.unterminated {
-                            " (the last line has no line break, so the file may be cut short)"
-                        } else {
-                            ""
-                        };
+                        let hint = cut_short_note(line.unterminated);
                         let message = format!(
                             "{}:{}: record is {length} characters long, expected {expected}; the record was skipped{hint}",
                             self.source_name, line.number
@@ -215,11 +211,7 @@ impl<'p> RecordStage<'p> {
     pub fn finish(&mut self) {
         if let Parser::Delimited(parser) = &mut self.parser {
             if let Some(Parsed::UnterminatedQuote { line, .. }) = parser.finish() {
-                let hint = if self.last_line_unterminated {
-                    " (the last line has no line break, so the file may be cut short)"
-                } else {
-                    ""
-                };
+                let hint = cut_short_note(self.last_line_unterminated);
                 let message = format!(
                     "{}:{line}: a quoted field opened on this line is never closed before the end of the file; close the quote. The record and the lines after it were skipped{hint}",
                     self.source_name
@@ -477,11 +469,7 @@ fn map_record(
 }
 
 fn unterminated_quote(source: &str, line: u64, column: usize, last_line: bool) -> String {
-    let hint = if last_line {
-        " (the last line has no line break, so the file may be cut short)"
-    } else {
-        ""
-    };
+    let hint = cut_short_note(last_line);
     format!(
         "{source}:{line}: field {column} (counting from 1) opens a quote that is not closed on this line; close the quote, or set format.multiline_quotes if fields may contain line breaks. The record was skipped{hint}"
     )

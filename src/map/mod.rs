@@ -324,11 +324,7 @@ impl Mapper {
     }
 
     fn error(&self, record: &RecordView<'_>, unterminated: bool, message: String) -> RecordError {
-        let hint = if unterminated {
-            " (the last line has no line break, so the file may be cut short)"
-        } else {
-            ""
-        };
+        let hint = crate::lines::cut_short_note(unterminated);
         RecordError {
             message: format!("{}: {message}{hint}", self.position(record.line)),
         }
