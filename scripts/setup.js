@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function run(command, args) {
   console.error(`setup: ${command} ${args.join(' ')}`);
@@ -53,7 +54,6 @@ function installPackages() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (modified(marker) >= modified(lock) && modified(marker) > 0) return;
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   run(npm, fs.existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
 }
 
@@ -64,8 +64,9 @@ function buildAddon() {
     modified(path.join(root, 'binding.js')),
   );
   if (binaries.length > 0 && built >= newestSource()) return;
-  const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
-  run(process.execPath, [napi, 'build', '--platform', '--release', '--js', 'binding.js', '--dts', 'binding.d.ts']);
+  // Runs package.json's scripts.build, so that this script and `npm run build` cannot
+  // build the addon in different ways.
+  run(npm, ['run', 'build']);
 }
 
 installPackages();
