@@ -193,10 +193,18 @@ export interface Carrier {
 export type CarrierProfile = Record<string, unknown>;
 
 /**
- * Validates the profile (an object or JSON text); throws a 400 `PROFILE_INVALID` error
- * listing every problem, also when the object cannot be converted to JSON. JSON text may
- * start with a byte order mark. A string or key with a lone UTF-16 surrogate, NaN or
- * ±Infinity, and nesting more than 100 levels deep are reported with their JSON path.
+ * Validates the profile (an object or JSON text) and throws a 400 `PROFILE_INVALID` error
+ * when it is invalid. The error's `details.problems` lists the problems found as
+ * `{ path, message }`, except for an object that cannot be converted to JSON (a BigInt
+ * value or a circular reference), whose `details.reason` gives the cause. JSON text may
+ * start with a byte order mark.
+ *
+ * Validation runs in two steps (see Validation in docs/profile.md). Reading the profile
+ * stops at the first problem. Such problems are JSON syntax errors, unknown or repeated
+ * keys, values of the wrong type, strings or keys with a lone UTF-16 surrogate, NaN or
+ * ±Infinity, and nesting more than 100 levels deep. A syntax error or a repeated key is
+ * reported with its line and column, any other problem with its JSON path. The remaining
+ * checks run only when reading succeeds, and they report every problem they find.
  */
 export function createCarrier(profile: CarrierProfile | string): Carrier;
 
