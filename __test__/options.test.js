@@ -588,6 +588,28 @@ test.describe('options.source strings', () => {
     assert.equal(items[0].tracking_info.tracking_number, FIRST_DPD_PARCEL);
   });
 
+  test('file:/ string is read as a path', async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    const items = await importAll(carrier, REQUEST, { source: `file:${DPD_FILE}` });
+
+    assert.equal(items.length, DPD_PARCELS);
+    assert.equal(items[0].tracking_info.tracking_number, FIRST_DPD_PARCEL);
+  });
+
+  // fileURLToPath would resolve these from the root directory, as /scans.csv.
+  for (const source of ['file:scans.csv', 'FILE:./scans.csv', 'file:../scans.csv', 'file:']) {
+    test(`${source} string is 400 OPTION_INVALID`, async () => {
+      const carrier = createCarrier(DPD_LOCAL_PROFILE);
+      await assert.rejects(
+        importAll(carrier, REQUEST, { source }),
+        optionInvalid(
+          'source',
+          `options.source ${source} is a file: URL with a relative path, which file: URLs do not allow; write file:///absolute/path or a plain path`,
+        ),
+      );
+    });
+  }
+
   test('ftp:// string is 400 OPTION_INVALID', async () => {
     const carrier = createCarrier(DPD_LOCAL_PROFILE);
     await assert.rejects(

@@ -238,7 +238,8 @@ function invalidOption(option, message) {
 }
 
 // A URL scheme followed by `//`, as in HTTPS://host or file:///path. Text without `//`
-// after the colon, such as C:\\scans.csv or scans:2024.csv, is read as a path.
+// after the colon, such as C:\\scans.csv or scans:2024.csv, is read as a path, except
+// text that starts with `file:` (see fileUrlWithoutSlashes).
 const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 
 // Converts a file: URL to a path, or rejects it as OPTION_INVALID naming `text`.
@@ -248,6 +249,19 @@ function fileUrlToPath(text) {
   } catch (error) {
     throw invalidOption('source', `options.source ${text} is not a local file URL (${error.message}); pass a file path or a file:/// URL`);
   }
+}
+
+// Converts a `file:` URL without `//` to a path. `file:/data/scans.csv` is the short form
+// of file:///data/scans.csv. A relative path such as `file:scans.csv` is rejected, because
+// fileURLToPath would resolve it from the root directory to /scans.csv.
+function fileUrlWithoutSlashes(text) {
+  if (text[5] !== '/') {
+    throw invalidOption(
+      'source',
+      `options.source ${text} is a file: URL with a relative path, which file: URLs do not allow; write file:///absolute/path or a plain path`,
+    );
+  }
+  return fileUrlToPath(text);
 }
 
 // Returns a string source for the native binding, which reads text that starts with
@@ -263,7 +277,7 @@ function sourceString(source) {
 
   const scheme = URL_SCHEME.exec(source)?.[1];
   if (scheme === undefined) {
-    return /^file:/i.test(source) ? fileUrlToPath(source) : source;
+    return /^file:/i.test(source) ? fileUrlWithoutSlashes(source) : source;
   }
   const lowerScheme = scheme.toLowerCase();
   if (lowerScheme === 'http' || lowerScheme === 'https') return lowerScheme + source.slice(scheme.length);
