@@ -106,11 +106,10 @@ function startImport(native, requestJson, source, batchSize) {
   }
 }
 
-// Calls onSummary. An exception from it is rethrown when the import succeeded. When the
-// import failed, the import's error is still the one thrown, and its
-// details.on_summary_error contains the exception's message.
 // Calls onSummary and awaits the promise it may return, so that a rejection is handled
-// like a throw instead of becoming an unhandled rejection.
+// like a throw instead of becoming an unhandled rejection. An exception from onSummary is
+// rethrown when the import succeeded. When the import failed, the import's error is still
+// the one thrown, and its details.on_summary_error contains the exception's message.
 async function callOnSummary(onSummary, summary, importError) {
   try {
     await onSummary({ ...summary });
@@ -126,8 +125,9 @@ function throwIfAborted(signal) {
   }
 }
 
-async function track(request) {
-  void request;
+// Rejects every request with 400 NOT_IMPLEMENTED. The unused parameter keeps the
+// signature of Connect's Track.
+async function track(_request) {
   throw badRequest(
     'Track is not implemented yet in connect-tracking; use ImportTrackingEvents',
     'NOT_IMPLEMENTED',

@@ -1298,3 +1298,22 @@ test('finished import closes its connection', async () => {
     await server.close();
   }
 });
+
+test('Track is 400 NOT_IMPLEMENTED', async () => {
+  const carrier = createCarrier(profileFor({ path: '/nonexistent/scan.csv' }));
+  const request = {
+    transaction_id: '5f2b8a0e-3c1d-4e7f-9a6b-2d4c8e1f0a3b',
+    metadata: {},
+    identifiers: [{ type: 'tracking_number', value: PARCEL_A }],
+  };
+
+  await assert.rejects(carrier.Track(request), (error) => {
+    assert.equal(error.name, 'ConnectTrackingError');
+    assert.equal(error.statusCode, 400);
+    assert.equal(error.isIntentional, true);
+    assert.equal(error.code, 'NOT_IMPLEMENTED');
+    assert.equal(error.message, 'Track is not implemented yet in connect-tracking; use ImportTrackingEvents');
+    assert.deepEqual(error.details, { code: 'NOT_IMPLEMENTED' });
+    return true;
+  });
+});

@@ -331,10 +331,10 @@ function isAbortSignal(signal) {
   );
 }
 
-// Checks the ImportTrackingEvents options and returns { signal, source, batchSize,
-// onSummary } with null for each one not given; null or undefined means no options.
 const OPTION_NAMES = ['signal', 'source', 'batchSize', 'onSummary'];
 
+// Checks the ImportTrackingEvents options and returns { signal, source, batchSize,
+// onSummary } with null for each one not given; null or undefined means no options.
 function importOptions(options) {
   if (options === undefined || options === null) {
     return { signal: null, source: null, batchSize: null, onSummary: null };
