@@ -166,13 +166,18 @@ export interface ImportOptions {
 }
 
 /**
- * Returns an async generator of the imported items. The first `next()` rejects with a 400
- * `REQUEST_INVALID` error when the request is not an object, its `metadata` is neither an
- * object nor null, or it cannot be converted to JSON (BigInt values, circular references).
- * It also rejects a string or key with a lone UTF-16 surrogate, NaN or ±Infinity, and
- * objects and arrays nested more than 100 levels deep, anywhere in the request.
- * `details.path` names the value, as in `request.metadata.account`.
- * Null or undefined options mean no options.
+ * Returns an async generator of the imported items.
+ *
+ * `request` is typed as the Connect host passes it. The runtime is more lenient, for calls
+ * by hand: a missing or null request counts as one without metadata, and of the request's
+ * properties the import uses only `metadata`, so `transaction_id` may be left out.
+ *
+ * The first `next()` rejects with a 400 `REQUEST_INVALID` error when the request is not an
+ * object, its `metadata` is neither an object nor null, or it cannot be converted to JSON
+ * (BigInt values, circular references). It also rejects a string or key with a lone UTF-16
+ * surrogate, NaN or ±Infinity, and objects and arrays nested more than 100 levels deep,
+ * anywhere in the request. `details.path` names the value, as in
+ * `request.metadata.account`. Null or undefined options mean no options.
  *
  * Stopping: `return()` or `throw()` called while a `next()` is still pending takes effect
  * only when that `next()` settles, because async generators queue these calls. When the

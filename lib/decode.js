@@ -4,8 +4,9 @@
 //
 // The layout is defined in src/wire.rs: items cross as one string and an Int32Array of
 // slots, and a string is two slots (start and end in UTF-16 units, or -1 for null).
-// Building objects here with substring() is several times faster than creating them
-// field by field through N-API.
+// The objects are built here with substring(), so that a batch crosses N-API as one
+// string and one Int32Array instead of one N-API call per object and field.
+// NOTE: no measurement compares this design with building the objects through N-API.
 
 const UPDATE_METHODS = ['append', 'replace'];
 

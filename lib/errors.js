@@ -1,7 +1,8 @@
 'use strict';
 
 // Errors in the shape the Connect host recognises: an Error with isIntentional,
-// statusCode (400, 401, 429 with retryAfterSeconds, 520), message and details.
+// statusCode, message and details. The status codes are 400, 401, 429 with
+// retryAfterSeconds, 520, and 500 with isIntentional false for INTERNAL and CLOSED.
 
 class ConnectTrackingError extends Error {
   constructor(statusCode, message, { code, details, retryAfterSeconds, isIntentional = true } = {}) {
