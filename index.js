@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const { NativeProfile, checkProfile } = require('./binding.js');
 const { decodeBatch } = require('./lib/decode.js');
-const { ConnectTrackingError, fromNative, badRequest } = require('./lib/errors.js');
+const { ConnectTrackingError, fromNative, badRequest, internalError } = require('./lib/errors.js');
 const { profileToJson, profileInvalid, requestToJson, importOptions } = require('./lib/arguments.js');
 const { readTextFile, describeReadError } = require('./lib/files.js');
 
@@ -87,22 +87,15 @@ async function* importEvents(native, request, options) {
   }
 }
 
-// Starts the native import. requestToJson has checked the request, so an error here is a
-// request that Rust still cannot read (400) or a bug (500), never a raw N-API error.
+// Starts the native import. requestToJson rejects lone surrogates and nesting deeper than
+// 100 levels (serde_json stops at 128), so Rust can parse every JSON text it returns. An
+// error here is a bug, reported as 500 INTERNAL and never as a raw N-API error.
 function startImport(native, requestJson, source, batchSize) {
   try {
     return native.startImport(requestJson, source, batchSize);
   } catch (error) {
     const message = String(error?.message ?? error);
-    const rejection = message.startsWith('the request is not valid JSON')
-      ? badRequest(`the ImportTrackingEvents request cannot be read: ${message}`, 'REQUEST_INVALID', { code: 'REQUEST_INVALID' })
-      : new ConnectTrackingError(500, `connect-tracking could not start the import (${message}); please report this`, {
-          code: 'INTERNAL',
-          details: { code: 'INTERNAL' },
-          isIntentional: false,
-        });
-    rejection.cause = error;
-    throw rejection;
+    throw internalError(`connect-tracking could not start the import (${message}); please report this`, error);
   }
 }
 

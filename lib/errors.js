@@ -38,4 +38,15 @@ function badRequest(message, code, details) {
   return new ConnectTrackingError(400, message, { code, details });
 }
 
-module.exports = { ConnectTrackingError, fromNative, badRequest };
+// Returns the 500 INTERNAL error for a bug in connect-tracking. `cause` is the error caught.
+function internalError(message, cause) {
+  const error = new ConnectTrackingError(500, message, {
+    code: 'INTERNAL',
+    details: { code: 'INTERNAL' },
+    isIntentional: false,
+  });
+  error.cause = cause;
+  return error;
+}
+
+module.exports = { ConnectTrackingError, fromNative, badRequest, internalError };
