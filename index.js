@@ -24,9 +24,7 @@ function createCarrier(profile) {
 // and details.profile_file of a PROFILE_INVALID error.
 function buildCarrier(profile, file) {
   const json = profileToJson(profile, file);
-  const problems = checkProfile(json);
-  if (problems.length > 0) throw profileInvalid(problems, file);
-  const native = new NativeProfile(json);
+  const native = loadProfile(json, file);
 
   return {
     ImportTrackingEvents(request, options) {
@@ -36,6 +34,20 @@ function buildCarrier(profile, file) {
       return track(request);
     },
   };
+}
+
+// Parses and validates the profile in Rust. The constructor's error has only a message,
+// so for an invalid profile checkProfile runs the same checks again to return the
+// problems with their paths. A valid profile is parsed only once.
+function loadProfile(json, file) {
+  try {
+    return new NativeProfile(json);
+  } catch (error) {
+    const problems = checkProfile(json);
+    if (problems.length > 0) throw profileInvalid(problems, file);
+    const message = String(error?.message ?? error);
+    throw internalError(`connect-tracking rejected a profile that its own check found valid (${message}); please report this with the profile`, error);
+  }
 }
 
 // Yields ImportedTrackingEvent objects; see index.d.ts for the options. The first next()
