@@ -130,7 +130,7 @@ test('--name=value options run the import', async (t) => {
   ]);
 
   assert.equal(status, 0);
-  const counts = `records 26, events 26, shipments ${DPD_PARCELS}, errors 0, warnings 0, duplicates 0, bytes ${DPD_BYTES}`;
+  const counts = `records 26, events 26, shipments ${DPD_PARCELS}, errors 0, warnings 0, duplicates 0, bytes ${DPD_BYTES}, replacements 0`;
   assert.match(stderr, new RegExp(`^${counts}, seconds \\d+\\.\\d{3}\\n$`));
   const lines = stdout.split('\n');
   assert.equal(lines.pop(), '');
@@ -138,6 +138,18 @@ test('--name=value options run the import', async (t) => {
   const items = lines.map((line) => JSON.parse(line));
   for (const item of items) assertValidItem(item);
   assert.equal(items[0].tracking_info.tracking_number, '01865046755363');
+});
+
+test('summary counts replacement characters', async (t) => {
+  // The receiver name WIZDIK on line 2 becomes WIZ\xe4IK, with the Latin-1 byte for ä,
+  // which is not valid UTF-8 and is decoded as one U+FFFD.
+  const text = fs.readFileSync(path.join(ROOT, DPD_FILE)).toString('latin1');
+  const file = temporaryFile(t, 'latin1.csv', Buffer.from(text.replace('WIZDIK', 'WIZ\u00e4IK'), 'latin1'));
+  const { status, stderr } = await runCli(['import', '--profile', PROFILE, '--source', file]);
+
+  assert.equal(status, 0);
+  const counts = `records 26, events 26, shipments ${DPD_PARCELS}, errors 0, warnings 1, duplicates 0, bytes ${DPD_BYTES}, replacements 1`;
+  assert.match(stderr, new RegExp(`^${counts}, seconds \\d+\\.\\d{3}\\n$`));
 });
 
 test.describe('files with a byte order mark', () => {
@@ -194,7 +206,7 @@ test.describe('import errors name the CLI options', () => {
     assert.equal(stdout, '');
     const lines = stderr.split('\n');
     assert.equal(lines.length, 3, stderr);
-    assert.match(lines[0], /^records 0, events 0, shipments 0, errors 0, warnings 0, duplicates 0, bytes 0, seconds \d+\.\d{3}$/);
+    assert.match(lines[0], /^records 0, events 0, shipments 0, errors 0, warnings 0, duplicates 0, bytes 0, replacements 0, seconds \d+\.\d{3}$/);
     assert.equal(
       lines[1],
       'connect-tracking: import failed (status 400, SOURCE_NOT_FOUND): cannot open no-such-scan.csv: No such file or directory (os error 2); check the source option (--source in the CLI)',

@@ -137,11 +137,14 @@ function writeLine(text) {
   return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
+// Formats the summary line. `replacements` counts the U+FFFD characters written for
+// malformed bytes, so a value above 0 points to a wrong encoding in the profile or a
+// damaged file.
 function formatSummary(summary, seconds) {
   return (
     `records ${summary.records}, events ${summary.events}, shipments ${summary.shipments}, ` +
     `errors ${summary.errors}, warnings ${summary.warnings}, duplicates ${summary.duplicates}, ` +
-    `bytes ${summary.bytes}, seconds ${seconds.toFixed(3)}`
+    `bytes ${summary.bytes}, replacements ${summary.replacements}, seconds ${seconds.toFixed(3)}`
   );
 }
 
