@@ -353,7 +353,7 @@ test('values that can never work', async (t) => {
     }, 'source.headers.X-Api-Key', 'contains a control character, which an HTTP header value cannot hold; remove it'],
     ['invalid header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { 'X Api Key': 'abc' } };
-    }, 'source.headers.X Api Key', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
+    }, 'source.headers["X Api Key"]', '`X Api Key` is not a valid HTTP header name; use letters, digits and `-`'],
     ['colon in basic_auth username', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', basic_auth: { username: 'depot:163', password: 'x' } };
     }, 'source.basic_auth.username', 'contains `:`, which Basic authentication uses to separate the user name from the password (RFC 7617); remove it'],
@@ -365,7 +365,7 @@ test('values that can never work', async (t) => {
     }, 'source.basic_auth.username', 'contains a control character (a line break, for example), which is not part of any credential; remove it'],
     ['empty header name', (p) => {
       p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { '': 'abc' } };
-    }, 'source.headers.', 'a header name is empty; give the name, such as X-Api-Key'],
+    }, 'source.headers[""]', 'a header name is empty; give the name, such as X-Api-Key'],
     ...['Connection', 'content-length', 'Keep-Alive', 'te', 'Trailer', 'Transfer-Encoding', 'Upgrade'].map((name) => [
       `framing header ${name}`,
       (p) => (p.source = { url: 'http://127.0.0.1:9/scans.csv', headers: { [name]: '5' } }),

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 /// The class of a fatal error, which fixes the status code sent to the Connect host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The profile or the request's metadata is wrong (400).
+    /// The input is wrong and a retry does not help until it changes (400): the profile, the
+    /// metadata, the source location or its CA file.
     BadRequest,
     /// The carrier rejected the connection's credentials (401).
     Unauthorized,

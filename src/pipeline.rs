@@ -42,7 +42,7 @@ pub struct Summary {
 pub struct Job {
     pub profile: Arc<Profile>,
     pub metadata: Map<String, Value>,
-    /// Replaces the profile's source, as the CLI's `--source` does.
+    /// Replaces the profile's source: the import's `source` option (`--source` in the CLI).
     pub source_override: Option<Location>,
     pub batch_items: usize,
 }
@@ -151,8 +151,6 @@ async fn produce(
     })
     .await?;
     let gzip = gzip || file_gzip;
-    // Fails here, before any byte is read, when the profile does not fit the format.
-    RecordStage::new(&profile, &name)?;
 
     // Parsing and mapping, and grouping and encoding, run as two tasks on the record
     // threads, so that they overlap with the download and decompression, and with each
@@ -232,6 +230,8 @@ async fn parse_records(
     mut input: mpsc::Receiver<Input>,
     output: mpsc::Sender<Parsed>,
 ) -> u64 {
+    // Validation rejects every profile that RecordStage::new would reject, so this error
+    // is a guard against a gap between the two, reported like any fatal error.
     let mut stage = match RecordStage::new(profile, name) {
         Ok(stage) => stage,
         Err(error) => {

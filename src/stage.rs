@@ -207,7 +207,8 @@ impl<'p> RecordStage<'p> {
         self.replaced_line = None;
     }
 
-    /// Ends the file: reports an open quote and yields every waiting shipment.
+    /// Ends the file: reports a quoted field that is still open, and `EMPTY_FILE` when no
+    /// header row was found.
     pub fn finish(&mut self) {
         if let Parser::Delimited(parser) = &mut self.parser {
             if let Some(Parsed::UnterminatedQuote { line, .. }) = parser.finish() {

@@ -26,7 +26,7 @@ pub use validate::{parse_profile, ProfileError};
 pub struct Profile {
     #[serde(rename = "$schema", default)]
     pub schema: Option<String>,
-    /// A name for messages and summaries, such as "DPD Germany SCANINFO".
+    /// A name for the profile, such as "DPD Germany SCANINFO". The importer does not use it.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]

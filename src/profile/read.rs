@@ -150,6 +150,21 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     }
 }
 
+/// Appends an object key to a JSON path: `parent.key`, or `parent["key"]` for a key that
+/// is empty or contains whitespace, `.`, brackets, quotes or a backslash, so that such a key
+/// cannot read as nesting. `lib/arguments.js` writes paths the same way.
+pub(super) fn key_path(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && !key
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\u{feff}' || matches!(c, '.' | '[' | ']' | '"' | '\'' | '\\'));
+    match (plain, parent.is_empty()) {
+        (true, true) => key.to_string(),
+        (true, false) => format!("{parent}.{key}"),
+        (false, _) => format!("{parent}[{}]", serde_json::Value::from(key)),
+    }
+}
+
 /// A JSON path from the profile root, such as `fields.event_datetime.formats[1]`.
 enum JsonPath<'a> {
     Root,
@@ -161,8 +176,8 @@ impl fmt::Display for JsonPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JsonPath::Root => f.write_str(ROOT_PATH),
-            JsonPath::Key(JsonPath::Root, key) => f.write_str(key),
-            JsonPath::Key(parent, key) => write!(f, "{parent}.{key}"),
+            JsonPath::Key(JsonPath::Root, key) => f.write_str(&key_path("", key)),
+            JsonPath::Key(parent, key) => f.write_str(&key_path(&parent.to_string(), key)),
             JsonPath::Index(parent, index) => write!(f, "{parent}[{index}]"),
         }
     }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::read::{format_number, quote_text, read_profile};
+use super::read::{format_number, key_path, quote_text, read_profile};
 use super::{ColumnRef, FieldOptions, FieldSpec, Format, Profile};
 use crate::map::time::NOT_PLACE_ZONES;
 
@@ -41,8 +41,9 @@ pub(super) const ROOT_PATH: &str = "(root)";
 
 /// The allowed range of `source.connect_timeout_seconds` and `source.read_timeout_seconds`.
 /// The lower limit is 1 ms because Tokio timers have millisecond granularity, and it keeps
-/// out values such as 1e-12 that become a zero `Duration`. The upper limit is one day, far
-/// below the values for which `Duration::from_secs_f64` in `source::http` panics.
+/// out values such as 1e-12 that become a zero `Duration`. The upper limit is one day,
+/// because a longer wait for a connection or a read is a mistake in the profile, not a slow
+/// server.
 const MIN_TIMEOUT_SECONDS: f64 = 0.001;
 const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
@@ -125,7 +126,7 @@ fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
         _ => {}
     }
     for (name, value) in &source.headers {
-        let path = format!("source.headers.{name}");
+        let path = key_path("source.headers", name);
         if name.is_empty() {
             push(
                 problems,
@@ -384,7 +385,7 @@ fn check_format(profile: &Profile, problems: &mut Vec<Problem>) {
                 if start >= end {
                     push(
                         problems,
-                        &format!("format.columns.{name}"),
+                        &key_path("format.columns", name),
                         format!("range [{start}, {end}] is empty; write [start, end] with start < end, end excluded"),
                     );
                 }
@@ -392,7 +393,7 @@ fn check_format(profile: &Profile, problems: &mut Vec<Problem>) {
                     if *end > length {
                         push(
                             problems,
-                            &format!("format.columns.{name}"),
+                            &key_path("format.columns", name),
                             format!("range [{start}, {end}] ends after record_length {length}"),
                         );
                     }
@@ -594,19 +595,19 @@ fn check_statuses(profile: &Profile, problems: &mut Vec<Problem>) {
         if code.is_empty() {
             push(
                 problems,
-                &format!("statuses.{code}"),
+                &key_path("statuses", code),
                 "a status code must not be empty; unmapped codes already give UN with a warning",
             );
         } else if code == "*" {
             push(
                 problems,
-                &format!("statuses.{code}"),
+                &key_path("statuses", code),
                 "`*` alone would match every code; map the codes one by one or by a prefix such as `N*`, because unmapped codes give UN with a warning that names them",
             );
         } else if star.is_some_and(|position| position != code.len() - 1) {
             push(
                 problems,
-                &format!("statuses.{code}"),
+                &key_path("statuses", code),
                 "`*` is allowed only at the end, as a prefix match such as `N*`",
             );
         }
@@ -817,6 +818,25 @@ mod tests {
         assert_eq!(
             message,
             "fields.city: column index 3 is past the 3 names in format.columns (indexes start at 0); fix the index or add the column to format.columns"
+        );
+    }
+
+    #[test]
+    fn unusual_keys_quoted_in_paths() {
+        let statuses = |table: Value| with(|p| p["statuses"] = table);
+        assert!(only_problem(&statuses(json!({ "": "DE" }))).starts_with(r#"statuses[""]: "#));
+        assert!(only_problem(&statuses(json!({ "a.b*c": "DE" }))).starts_with(r#"statuses["a.b*c"]: "#));
+        assert!(only_problem(&statuses(json!({ "*": "DE" }))).starts_with("statuses.*: "));
+        // A reading error: the status is neither text nor an object.
+        assert!(only_problem(&statuses(json!({ "x y": 5 }))).starts_with(r#"statuses["x y"]: "#));
+        let header = only_problem(&with(|p| {
+            p["source"] = json!({ "url": "https://127.0.0.1/scans.csv", "headers": { "X Key": "v" } })
+        }));
+        assert!(header.starts_with(r#"source.headers["X Key"]: "#), "{header}");
+        let unknown_top_level = only_problem(&with(|p| p["time zone"] = json!("UTC")));
+        assert!(
+            unknown_top_level.starts_with(r#"["time zone"]: "#),
+            "{unknown_top_level}"
         );
     }
 

@@ -38,7 +38,8 @@ pub enum Location {
 }
 
 impl Location {
-    /// Parses a command-line `--source` value: an http(s) URL or a file path.
+    /// Parses the import's `source` option (`--source` in the CLI): an http(s) URL or a file
+    /// path.
     pub fn parse(text: &str) -> Location {
         if text.starts_with("http://") || text.starts_with("https://") {
             Location::Url(text.to_string())
