@@ -202,9 +202,17 @@ test.describe('local file source', () => {
 
     assert.deepEqual(items, []);
     assertFatal(error, 400, 'SOURCE_NOT_FOUND');
-    assert.ok(error.message.includes(file), error.message);
-    assert.match(error.message, /check source\.path/);
+    assert.ok(error.message.endsWith('; check source.path'), error.message);
     assert.deepEqual(error.details, { code: 'SOURCE_NOT_FOUND', source: file });
+  });
+
+  test('missing file with metadata names the metadata', async () => {
+    const template = path.join(directory, 'scaninfo-{metadata.depot}.csv');
+    const { error } = await runImport(profileFor({ path: template }), { metadata: { depot: '0186' } });
+
+    assertFatal(error, 400, 'SOURCE_NOT_FOUND');
+    assert.ok(error.message.includes(path.join(directory, 'scaninfo-0186.csv')), error.message);
+    assert.ok(error.message.endsWith('; check source.path and the metadata it uses'), error.message);
   });
 
   test('missing metadata in path is 400 METADATA_MISSING', async () => {
@@ -1165,7 +1173,7 @@ test.describe('https', () => {
       assertFatal(error, 400, 'SOURCE_NOT_FOUND');
       assert.equal(
         error.message,
-        `GET ${server.url}/start.csv (redirected to ${server.url}/moved/scan.csv?…) returned HTTP 404 Not Found; check source.url and the metadata it uses`,
+        `GET ${server.url}/start.csv (redirected to ${server.url}/moved/scan.csv?…) returned HTTP 404 Not Found; check source.url`,
       );
       assert.equal(error.details.redirected_to, `${server.url}/moved/scan.csv?…`);
       assert.equal(error.details.http_status, 404);

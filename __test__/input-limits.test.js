@@ -82,6 +82,10 @@ test('line longer than 4 MiB', async (t) => {
     assert.deepEqual(items.map((item) => item.tracking_info?.tracking_number ?? 'error'), ['error', 'A1', 'C1']);
     assert.match(items[0].error_messages[0], new RegExp(`^${file}:3: the line is longer than ${MAX_LINE} bytes`));
     assert.ok(items[0].error_messages[0].includes(`(it starts with "B1;20240102100000;xxx`), items[0].error_messages[0]);
+    assert.ok(
+      items[0].error_messages[0].endsWith(", so it was skipped; check format.delimiter, the file's line breaks and encoding."),
+      items[0].error_messages[0],
+    );
     assert.equal(summary.errors, 1);
     assert.equal(summary.records, 3);
   });

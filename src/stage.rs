@@ -252,7 +252,7 @@ impl<'p> RecordStage<'p> {
             ""
         };
         let message = format!(
-            "{}:{}: the line is longer than {} bytes (it starts with {:?}), so it was skipped.{hint}",
+            "{}:{}: the line is longer than {} bytes (it starts with {:?}), so it was skipped; check format.delimiter, the file's line breaks and encoding.{hint}",
             self.source_name,
             line.number,
             crate::lines::MAX_LINE,

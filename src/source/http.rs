@@ -22,6 +22,7 @@ pub async fn open(
     metadata: &Map<String, Value>,
     bytes_read: Arc<AtomicU64>,
     overridden: bool,
+    not_found_advice: &str,
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
@@ -68,7 +69,7 @@ pub async fn open(
     let status = response.status();
     if !status.is_success() {
         let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
-        return Err(status_error(&name, redirected_to, overridden, response).await);
+        return Err(status_error(&name, redirected_to, overridden, not_found_advice, response).await);
     }
     // Several Content-Encoding field lines form one list, in order (RFC 9110, section 5.3).
     let content_encoding: Vec<String> = response
@@ -297,11 +298,13 @@ const DEFAULT_RETRY_AFTER_SECONDS: u64 = 60;
 
 /// Describes an error status. `redirected_to` is the URL that returned it when redirects
 /// were followed, and `overridden` is set when the URL came from the import's `source`
-/// option, so that the advice names the setting that was used.
+/// option, so that the advice names the setting that was used. `not_found_advice` is the
+/// advice for 404 and 410.
 async fn status_error(
     name: &str,
     redirected_to: Option<String>,
     overridden: bool,
+    not_found_advice: &str,
     response: reqwest::Response,
 ) -> FatalError {
     let status = response.status();
@@ -312,11 +315,6 @@ async fn status_error(
         .and_then(parse_retry_after);
     let excerpt = body_excerpt(response).await;
 
-    let location_advice = if overridden {
-        "check the source option (--source in the CLI)"
-    } else {
-        "check source.url and the metadata it uses"
-    };
     let request_advice = if overridden {
         "check the source option (--source in the CLI) and source.headers"
     } else {
@@ -328,7 +326,7 @@ async fn status_error(
             "SOURCE_UNAUTHORIZED",
             "check the connection's credentials",
         ),
-        StatusCode::NOT_FOUND | StatusCode::GONE => (ErrorKind::BadRequest, "SOURCE_NOT_FOUND", location_advice),
+        StatusCode::NOT_FOUND | StatusCode::GONE => (ErrorKind::BadRequest, "SOURCE_NOT_FOUND", not_found_advice),
         StatusCode::TOO_MANY_REQUESTS => (
             ErrorKind::RateLimited {
                 retry_after_seconds: Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECONDS)),

@@ -68,14 +68,38 @@ pub async fn open(
     overridden: bool,
 ) -> Result<Opened, FatalError> {
     match location {
-        Location::Path(path) => open_file(path, bytes_read, overridden).await,
-        Location::Url(url) => http::open(url, spec, metadata, bytes_read, overridden).await,
+        Location::Path(path) => {
+            let advice = not_found_advice("source.path", spec.path.as_deref(), overridden);
+            open_file(path, bytes_read, overridden, &advice).await
+        }
+        Location::Url(url) => {
+            let advice = not_found_advice("source.url", spec.url.as_deref(), overridden);
+            http::open(url, spec, metadata, bytes_read, overridden, &advice).await
+        }
+    }
+}
+
+/// The advice for a source that does not exist: check the setting the location came from,
+/// and the metadata when the profile's template uses some.
+fn not_found_advice(setting: &str, template: Option<&str>, overridden: bool) -> String {
+    if overridden {
+        "check the source option (--source in the CLI)".to_string()
+    } else if template.is_some_and(|template| template.contains("{metadata.")) {
+        format!("check {setting} and the metadata it uses")
+    } else {
+        format!("check {setting}")
     }
 }
 
 /// Opens a local file. `overridden` is set when the path came from the import's `source`
-/// option (`--source` in the CLI) instead of the profile, so that messages point there.
-async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> Result<Opened, FatalError> {
+/// option (`--source` in the CLI) instead of the profile, so that messages point there, and
+/// `not_found_advice` is the advice for a missing file.
+async fn open_file(
+    path: &str,
+    bytes_read: Arc<AtomicU64>,
+    overridden: bool,
+    not_found_advice: &str,
+) -> Result<Opened, FatalError> {
     let setting = if overridden {
         "the source option (--source in the CLI)"
     } else {
@@ -83,8 +107,7 @@ async fn open_file(path: &str, bytes_read: Arc<AtomicU64>, overridden: bool) -> 
     };
     let file = tokio::fs::File::open(path).await.map_err(|error| {
         let (code, advice) = match error.kind() {
-            std::io::ErrorKind::NotFound if overridden => ("SOURCE_NOT_FOUND", format!("check {setting}")),
-            std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", format!("check {setting} and the metadata it uses")),
+            std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", not_found_advice.to_string()),
             std::io::ErrorKind::PermissionDenied => ("SOURCE_FORBIDDEN", "grant this process read access".to_string()),
             _ => ("SOURCE_OPEN_FAILED", format!("check {setting}")),
         };

@@ -292,7 +292,7 @@ fn metadata_value(metadata: &Map<String, Value>, name: &str, what: &str) -> Resu
         Some(other) => Err(FatalError::bad_request(
             "METADATA_INVALID",
             format!(
-                "{what} uses {{metadata.{name}}}, but metadata.{name} is {}, not a string or number",
+                "{what} uses {{metadata.{name}}}, but metadata.{name} is {}, not a string, number or boolean; give it a single value in the connection's metadata",
                 if other.is_array() { "an array" } else { "an object" }
             ),
         )
@@ -324,7 +324,7 @@ fn escape_path(value: &str, name: &str, what: &str) -> Result<String, FatalError
         return Err(invalid_value(
             name,
             what,
-            "a value in a file path must be a non-empty name without `/`, `\\` or `..`",
+            "a value in a file path must be a non-empty name that is not `.` or `..` and contains no `/`, `\\` or NUL character",
         ));
     }
     Ok(value.to_string())
@@ -684,6 +684,42 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.code, "METADATA_MISSING");
         assert!(error.message.contains("`account`"), "{}", error.message);
+    }
+
+    #[test]
+    fn array_and_object_metadata_named() {
+        for (value, kind) in [(json!(["a"]), "an array"), (json!({"a": 1}), "an object")] {
+            let meta = metadata(json!({ "account": value }));
+            let error = fill("/x/{metadata.account}.csv", &meta, Position::FilePath, "source.path").unwrap_err();
+            assert_eq!(error.code, "METADATA_INVALID");
+            assert!(
+                error.message.ends_with(&format!(
+                    "metadata.account is {kind}, not a string, number or boolean; give it a single value in the connection's metadata"
+                )),
+                "{}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn path_rule_names_every_rejected_value() {
+        let meta = metadata(json!({"name": "."}));
+        let error = fill("/data/{metadata.name}/x.csv", &meta, Position::FilePath, "source.path").unwrap_err();
+        assert!(
+            error.message.ends_with("a value in a file path must be a non-empty name that is not `.` or `..` and contains no `/`, `\\` or NUL character"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn booleans_are_accepted() {
+        let meta = metadata(json!({"flag": true}));
+        assert_eq!(
+            fill("/x/{metadata.flag}", &meta, Position::FilePath, "p").unwrap(),
+            "/x/true"
+        );
     }
 
     #[test]
