@@ -22,7 +22,7 @@ pub struct Line<'a> {
     pub bare_carriage_returns: bool,
 }
 
-/// The note that ends a bad-record message about a last line without a line break.
+/// Returns the note that ends a bad-record message about a last line without a line break.
 pub fn cut_short_note(unterminated: bool) -> &'static str {
     if unterminated {
         " (the last line has no line break, so the file may be cut short)"

@@ -48,7 +48,7 @@ pub struct Job {
 }
 
 /// Bytes asked for per read. 256 KiB reads raised the producer's peak RSS by 5 to 8 MB on the
-/// benchmark file (`tests/throughput.rs`), with no clear gain in speed.
+/// benchmark file (`tests/throughput.rs`, 2-core benchmark machine), with no clear gain in speed.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs the import and sends its batches; ends with exactly one `Message::End`.

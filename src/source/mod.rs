@@ -79,8 +79,8 @@ pub async fn open(
     }
 }
 
-/// The advice for a source that does not exist: check the setting the location came from,
-/// and the metadata when the profile's template uses some.
+/// Returns the advice for a source that does not exist: check the setting the location came
+/// from, and the metadata when the profile's template uses some.
 fn not_found_advice(setting: &str, template: Option<&str>, overridden: bool) -> String {
     if overridden {
         "check the source option (--source in the CLI)".to_string()
