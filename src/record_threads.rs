@@ -10,8 +10,9 @@
 //! `CORES_FOR_TWO_THREADS` cores. With fewer, they share one thread: on the 2-core
 //! benchmark machine, an import whose halves ran on two threads, next to the JavaScript
 //! thread that decodes the batches, took as long as or longer than one on a single thread.
-//! NOTE: the gain from two threads on machines with more cores is expected from the
-//! producer's profile (the halves take about the same time) but was not measured here.
+//! NOTE: the gain from two threads on machines with more cores is expected, because the
+//! producer alone (no JavaScript) was about 20% faster on two threads on that machine, but
+//! it was not measured with the JavaScript thread on a machine with 3 or more cores.
 //!
 //! A task never moves between threads, which keeps glibc from spreading the grouping
 //! window over many per-thread arenas. An event's text comes from the parsing thread's
