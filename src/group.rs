@@ -200,39 +200,38 @@ impl Grouper {
         let tracking_number = events[0].tracking_number();
         // Formatted only when a warning is written, so most shipments allocate nothing here.
         let position = SourceLine(&self.source_name, open.first_line);
+        let replace = self.update_method == UpdateMethod::Replace;
         let mut update_method = self.update_method;
-        // The warning about the shipment as a whole, which explains a change of
-        // update_method, goes first so that the limit on warnings never drops it.
-        let mut shipment_warning = None;
-        if self.failed && update_method == UpdateMethod::Replace {
-            update_method = UpdateMethod::Append;
-            shipment_warning = Some(format!(
-                "{position}: the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
-            ));
-        } else if open.parts > 0 && update_method == UpdateMethod::Replace {
-            update_method = UpdateMethod::Append;
-            shipment_warning = Some(format!(
-                "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {} and is sent with update_method append, because replace would erase the parts before it",
-                open.parts + 1
-            ));
-        } else if open.parts > 0 || more_follow {
-            if open.reappeared {
-                update_method = UpdateMethod::Append;
-            }
-            shipment_warning = Some(format!(
+        // Warnings about the shipment as a whole, one per reason, which explain a change of
+        // update_method. They go first, so that the limit on warnings never drops them.
+        let mut shipment_warnings = Vec::new();
+        if open.parts > 0 || more_follow {
+            let mut warning = format!(
                 "{position}: tracking number {tracking_number} has more than {MAX_SHIPMENT_EVENTS} events, so they are yielded in parts; this is part {}",
                 open.parts + 1
-            ));
-        } else if open.reappeared {
+            );
+            if open.parts > 0 && replace {
+                update_method = UpdateMethod::Append;
+                warning.push_str(
+                    " and is sent with update_method append, because replace would erase the parts before it",
+                );
+            }
+            shipment_warnings.push(warning);
+        }
+        if open.reappeared {
             update_method = UpdateMethod::Append;
-            shipment_warning = Some(format!(
+            shipment_warnings.push(format!(
                 "{position}: tracking number {tracking_number} appeared again after its earlier events were yielded, because more other shipments than grouping.max_open_shipments ({}) came between, so these events are sent with update_method append; raise grouping.max_open_shipments or sort the file by tracking number",
                 self.max_open
             ));
         }
-        if let Some(warning) = shipment_warning {
-            warnings.insert(0, warning);
+        if self.failed && replace {
+            update_method = UpdateMethod::Append;
+            shipment_warnings.push(format!(
+                "{position}: the import failed before the end of the file, so the events of tracking number {tracking_number} may be incomplete and are sent with update_method append"
+            ));
         }
+        warnings.splice(0..0, shipment_warnings);
         let warning_count = warnings.len() as u64;
         if warnings.len() > MAX_WARNINGS {
             let dropped = warnings.len() - MAX_WARNINGS;
@@ -484,6 +483,62 @@ mod tests {
             "{:?}",
             shipments[2].warnings
         );
+    }
+
+    #[test]
+    fn reappeared_long_shipment_explains_append() {
+        let mut grouper = Grouper::new(1, true, UpdateMethod::Replace, None, "test.csv");
+        let mut out = Vec::new();
+        grouper.push(event("A", 0, "x", StandardizedStatus::IT), 2, &mut out);
+        grouper.push(event("B", 0, "x", StandardizedStatus::IT), 3, &mut out);
+        for second in 1..=1001 {
+            grouper.push(
+                event("A", second, "y", StandardizedStatus::IT),
+                second as u64 + 3,
+                &mut out,
+            );
+        }
+        grouper.finish(&mut out);
+        let shipments = shipments(out);
+        let parts: Vec<_> = shipments[2..]
+            .iter()
+            .map(|s| (s.update_method, s.events.len()))
+            .collect();
+        assert_eq!(parts, vec![(UpdateMethod::Append, 1000), (UpdateMethod::Append, 1)]);
+        let first = &shipments[2].warnings;
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(
+            first[0],
+            "test.csv:4: tracking number A has more than 1000 events, so they are yielded in parts; this is part 1"
+        );
+        assert!(
+            first[1].starts_with("test.csv:4: tracking number A appeared again after its earlier events were yielded"),
+            "{first:?}"
+        );
+        let second = &shipments[3].warnings;
+        assert!(
+            second[0].ends_with(
+                "this is part 2 and is sent with update_method append, because replace would erase the parts before it"
+            ),
+            "{second:?}"
+        );
+        assert!(second[1].contains("appeared again"), "{second:?}");
+    }
+
+    #[test]
+    fn failed_import_keeps_reappearance_warning() {
+        let mut grouper = Grouper::new(1, true, UpdateMethod::Replace, None, "test.csv");
+        let mut out = Vec::new();
+        grouper.push(event("A", 1, "x", StandardizedStatus::IT), 2, &mut out);
+        grouper.push(event("B", 2, "x", StandardizedStatus::IT), 3, &mut out);
+        grouper.push(event("A", 3, "y", StandardizedStatus::IT), 4, &mut out);
+        grouper.mark_failed();
+        grouper.finish(&mut out);
+        let again = &shipments(out)[2];
+        assert_eq!(again.update_method, UpdateMethod::Append);
+        assert_eq!(again.warnings.len(), 2, "{:?}", again.warnings);
+        assert!(again.warnings[0].contains("appeared again"), "{:?}", again.warnings);
+        assert!(again.warnings[1].contains("the import failed"), "{:?}", again.warnings);
     }
 
     #[test]
