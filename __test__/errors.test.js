@@ -1208,6 +1208,71 @@ test.describe('https', () => {
     }
   });
 
+  test('redirect changing only the query is named', async () => {
+    const server = await startServer((request, response) => {
+      if (request.url === '/scan.csv?step=1') {
+        response.writeHead(302, { Location: '/scan.csv?step=2' });
+        response.end();
+        return;
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/scan.csv?step=1` }));
+
+      assertFatal(error, 400, 'SOURCE_NOT_FOUND');
+      assert.equal(
+        error.message,
+        `GET ${server.url}/scan.csv?… (redirected to ${server.url}/scan.csv?…) returned HTTP 404 Not Found; check source.url`,
+      );
+      assert.equal(error.details.redirected_to, `${server.url}/scan.csv?…`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('URL with metadata names the metadata on 404', async () => {
+    const server = await startServer((request, response) => {
+      response.writeHead(404);
+      response.end();
+    });
+    try {
+      const { error } = await runImport(profileFor({ url: `${server.url}/files/{metadata.id}.csv` }), { metadata: { id: 42 } });
+
+      assertFatal(error, 400, 'SOURCE_NOT_FOUND');
+      assert.equal(error.message, `GET ${server.url}/files/42.csv returned HTTP 404 Not Found; check source.url and the metadata it uses`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('redirect and TLS advice name the source option', async () => {
+    const server = await startServer((request, response) => {
+      const step = Number(request.url.slice('/loop'.length));
+      response.writeHead(302, { Location: `/loop${step + 1}` });
+      response.end();
+    });
+    try {
+      const profile = profileFor({ url: 'http://127.0.0.1:9/unused.csv' });
+      const looping = await runImport(profile, {}, { source: `${server.url}/loop0` });
+      assertFatal(looping.error, 520, 'SOURCE_REQUEST_FAILED');
+      assert.ok(
+        looping.error.message.endsWith('the server redirected more than 10 times; set the source option (--source in the CLI) to the final address of the file'),
+        looping.error.message,
+      );
+
+      const plain = await runImport(profile, {}, { source: `${server.url.replace('http:', 'https:')}/loop0` });
+      assertFatal(plain.error, 520, 'SOURCE_TLS_FAILED');
+      assert.ok(
+        plain.error.message.includes('if it serves plain HTTP, use an http:// URL in the source option (--source in the CLI)'),
+        plain.error.message,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test('ca_file with a byte order mark is read', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-tracking-ca-'));
     const server = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('server.pem') });

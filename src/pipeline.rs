@@ -128,6 +128,7 @@ async fn produce(
     .await?;
     let name = opened.name.clone();
     let redirected_to = opened.redirected_to.clone();
+    let url_setting = source::url_setting(overridden);
     let mut reader = opened.reader;
     let mut gzip = false;
     // The transfer layers come off first, so a .csv.gz sent with Content-Encoding: gzip is
@@ -135,7 +136,7 @@ async fn produce(
     for _ in 0..opened.content_gzip_layers {
         let claim = GzipClaim::ContentEncoding;
         (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| {
-            read_failed(&name, redirected_to.as_deref(), error, gzip, 0)
+            read_failed(&name, redirected_to.as_deref(), url_setting, error, gzip, 0)
         })
         .await?;
         gzip = true;
@@ -147,7 +148,7 @@ async fn produce(
         compression => compression,
     };
     let (mut reader, file_gzip) = decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| {
-        read_failed(&name, redirected_to.as_deref(), error, gzip, 0)
+        read_failed(&name, redirected_to.as_deref(), url_setting, error, gzip, 0)
     })
     .await?;
     let gzip = gzip || file_gzip;
@@ -189,6 +190,7 @@ async fn produce(
             Err(error) => Input::Failed(read_failed(
                 &name,
                 redirected_to.as_deref(),
+                url_setting,
                 error,
                 gzip,
                 decompressed_bytes,
@@ -401,10 +403,12 @@ async fn send_all(stage: &mut GroupStage, sender: &mpsc::Sender<Message>) -> Res
 }
 
 /// Classifies a read error: a source timeout, a broken gzip stream, or another failure.
-/// `redirected_to` is the URL that a redirect led to, which the error names too.
+/// `redirected_to` is the URL that a redirect led to, which the error names too, and
+/// `url_setting` names where the URL came from.
 fn read_failed(
     name: &str,
     redirected_to: Option<&str>,
+    url_setting: &str,
     error: std::io::Error,
     gzip: bool,
     decompressed_bytes: u64,
@@ -412,7 +416,7 @@ fn read_failed(
     // The public detail is named decoded_bytes; it counts bytes after decompression.
     let error = match error.downcast::<reqwest::Error>() {
         Ok(transport) => {
-            return source::http_request_failed(name, transport, redirected_to.map(String::from))
+            return source::http_request_failed(name, transport, redirected_to.map(String::from), url_setting)
                 .with("decoded_bytes", decompressed_bytes);
         }
         Err(error) => error,

@@ -27,10 +27,11 @@ pub async fn open(
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
     let followed = Arc::new(Mutex::new(None));
+    let url_setting = super::url_setting(overridden);
     let mut builder = reqwest::Client::builder()
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
-        .redirect(redirect_policy(carries_credentials, followed.clone()))
+        .redirect(redirect_policy(carries_credentials, followed.clone(), url_setting))
         // A Referer after a redirect would pass the URL's query, which may carry a key, to
         // the next server.
         .referer(false);
@@ -64,11 +65,13 @@ pub async fn open(
 
     let response = request.send().await.map_err(|error| {
         let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
-        request_failed(&name, error, redirected_to)
+        request_failed(&name, error, redirected_to, url_setting)
     })?;
     let status = response.status();
+    // Set when a redirect was followed, also one that changed only the query, which the
+    // redacted URLs would hide.
+    let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
     if !status.is_success() {
-        let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
         return Err(status_error(&name, redirected_to, overridden, not_found_advice, response).await);
     }
     // Several Content-Encoding field lines form one list, in order (RFC 9110, section 5.3).
@@ -80,7 +83,6 @@ pub async fn open(
         .collect();
     let content_gzip_layers = gzip_layers(&name, &content_encoding.join(", "))?;
 
-    let redirected_to = Some(redact(response.url().as_str())).filter(|target| *target != name);
     let body = response.bytes_stream().map_err(std::io::Error::other);
     Ok(Opened {
         content_gzip_layers,
@@ -133,17 +135,21 @@ const MAX_REDIRECTS: usize = 10;
 /// the new origin. A redirect from https to http is an error too. `followed` receives each
 /// redirect target that is followed, without its query, so that an error on the way names
 /// the server that failed. Each error message ends with its advice.
-fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>>>) -> reqwest::redirect::Policy {
+fn redirect_policy(
+    carries_credentials: bool,
+    followed: Arc<Mutex<Option<String>>>,
+    url_setting: &'static str,
+) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!(
-                "the server redirected more than {MAX_REDIRECTS} times; set source.url to the final address of the file"
+                "the server redirected more than {MAX_REDIRECTS} times; set {url_setting} to the final address of the file"
             ));
         }
         if !matches!(attempt.url().scheme(), "http" | "https") {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected to {target}, which is not an http or https address; set source.url to the final address of the file"
+                "the server redirected to {target}, which is not an http or https address; set {url_setting} to the final address of the file"
             ));
         }
         let downgrade =
@@ -151,7 +157,7 @@ fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>
         if downgrade {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected from https to {target}, which would send the file unencrypted; set source.url to that http address (its query is left out here) if plain HTTP is intended"
+                "the server redirected from https to {target}, which would send the file unencrypted; set {url_setting} to that http address (its query is left out here) if plain HTTP is intended"
             ));
         }
         let same_origin = attempt
@@ -161,7 +167,7 @@ fn redirect_policy(carries_credentials: bool, followed: Arc<Mutex<Option<String>
         if carries_credentials && !same_origin {
             let target = redact(attempt.url().as_str());
             return attempt.error(format!(
-                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin; set source.url to the final address of the file"
+                "the server redirected to another origin, {target}, and the request carries credentials from source.headers or source.basic_auth, which are not sent to another origin; set {url_setting} to the final address of the file"
             ));
         }
         if let Ok(mut target) = followed.lock() {
@@ -215,13 +221,19 @@ pub fn redact(url: &str) -> String {
 /// Maps a transport failure (connect, TLS, timeout) to a carrier server error. `name` is the
 /// requested URL and `redirected_to` the last redirect target, both without their query,
 /// which may carry credentials.
-pub fn request_failed(name: &str, error: reqwest::Error, redirected_to: Option<String>) -> FatalError {
+/// `url_setting` names where the URL came from (see `super::url_setting`).
+pub fn request_failed(
+    name: &str,
+    error: reqwest::Error,
+    redirected_to: Option<String>,
+    url_setting: &str,
+) -> FatalError {
     let error = error.without_url();
     let at = match &redirected_to {
         Some(target) => format!(" (redirected to {target})"),
         None => String::new(),
     };
-    let mut failure = match tls::describe_failure(&error) {
+    let mut failure = match tls::describe_failure(&error, url_setting) {
         Some(tls) => FatalError::carrier(
             tls.code,
             format!(

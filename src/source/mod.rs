@@ -79,6 +79,15 @@ pub async fn open(
     }
 }
 
+/// Names the setting a URL came from, for advice that asks to change it.
+pub fn url_setting(overridden: bool) -> &'static str {
+    if overridden {
+        "the source option (--source in the CLI)"
+    } else {
+        "source.url"
+    }
+}
+
 /// Returns the advice for a source that does not exist: check the setting the location came
 /// from, and the metadata when the profile's template uses some.
 fn not_found_advice(setting: &str, template: Option<&str>, overridden: bool) -> String {

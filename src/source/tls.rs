@@ -17,7 +17,7 @@ const MAX_CA_FILE_BYTES: u64 = 4 << 20;
 pub struct TlsFailure {
     pub code: &'static str,
     pub problem: String,
-    pub advice: &'static str,
+    pub advice: String,
 }
 
 /// The certificates of `source.ca_file`, with the file's text for error messages.
@@ -161,7 +161,8 @@ fn ca_file_invalid(file: &str, problem: &str) -> FatalError {
 /// inside nested `io::Error`s (hyper-util 0.1 wraps the one from tokio-rustls), and
 /// `io::Error::source` skips the error it wraps, so an `io::Error` is opened with
 /// `get_ref` instead.
-pub fn describe_failure(error: &reqwest::Error) -> Option<TlsFailure> {
+/// `url_setting` names where the URL came from, for advice that asks to change it.
+pub fn describe_failure(error: &reqwest::Error, url_setting: &str) -> Option<TlsFailure> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(inner) = current {
         if let Some(io) = inner.downcast_ref::<std::io::Error>() {
@@ -171,25 +172,25 @@ pub fn describe_failure(error: &reqwest::Error) -> Option<TlsFailure> {
             continue;
         }
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Some(describe_rustls(tls));
+            return Some(describe_rustls(tls, url_setting));
         }
         current = inner.source();
     }
     None
 }
 
-fn describe_rustls(error: &rustls::Error) -> TlsFailure {
+fn describe_rustls(error: &rustls::Error, url_setting: &str) -> TlsFailure {
     const VERSION_ADVICE: &str = "ask the carrier to enable TLS 1.2 or 1.3 with current cipher suites";
-    let handshake = |problem: &str, advice| TlsFailure {
+    let handshake = |problem: &str, advice: &str| TlsFailure {
         code: "SOURCE_TLS_FAILED",
         problem: problem.to_string(),
-        advice,
+        advice: advice.to_string(),
     };
     match error {
-        rustls::Error::InvalidCertificate(certificate) => describe_certificate(certificate),
+        rustls::Error::InvalidCertificate(certificate) => describe_certificate(certificate, url_setting),
         rustls::Error::InvalidMessage(_) => handshake(
             "the server did not respond with TLS",
-            "if it serves plain HTTP, use an http:// URL in source.url",
+            &format!("if it serves plain HTTP, use an http:// URL in {url_setting}"),
         ),
         rustls::Error::PeerIncompatible(_)
         | rustls::Error::AlertReceived(
@@ -215,16 +216,17 @@ fn describe_rustls(error: &rustls::Error) -> TlsFailure {
     }
 }
 
-fn describe_certificate(error: &CertificateError) -> TlsFailure {
+fn describe_certificate(error: &CertificateError, url_setting: &str) -> TlsFailure {
     const TRUST_ADVICE: &str = "the addon trusts the Mozilla root certificates and the ones in source.ca_file, so add the certificate of the carrier's private certificate authority there if it uses one, or ask the carrier to send its full certificate chain";
     const RENEW_ADVICE: &str = "ask the carrier to renew the certificate, and check that this machine's clock is right";
+    let name_advice = format!("use the host name or IP address that the certificate was issued for in {url_setting}");
     let (reason, advice): (Cow<str>, &str) = match error {
         CertificateError::UnknownIssuer => (Cow::Borrowed("is not signed by a certificate authority that the addon trusts"), TRUST_ADVICE),
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => (Cow::Borrowed("has expired"), RENEW_ADVICE),
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (Cow::Borrowed("is not valid yet"), RENEW_ADVICE),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
             Cow::Borrowed("is not valid for the host name in the URL"),
-            "use the host name or IP address that the certificate was issued for in source.url",
+            &name_advice,
         ),
         CertificateError::Revoked => (Cow::Borrowed("was revoked"), "ask the carrier to replace the certificate"),
         CertificateError::UnsupportedSignatureAlgorithmContext { .. }
@@ -248,7 +250,7 @@ fn describe_certificate(error: &CertificateError) -> TlsFailure {
     TlsFailure {
         code: "SOURCE_CERTIFICATE_INVALID",
         problem: format!("the server's TLS certificate was rejected because it {reason}"),
-        advice,
+        advice: advice.to_string(),
     }
 }
 
