@@ -390,3 +390,32 @@ test('values that can never work', async (t) => {
     });
   }
 });
+
+test('key paths agree between JS and Rust', () => {
+  // A status of 5 is rejected by the Rust reader and NaN by the JavaScript check, so each
+  // key's path is written once by each side.
+  const cases = [
+    ['N1', 'statuses.N1'],
+    ['*', 'statuses.*'],
+    ['Zustellung-ä', 'statuses.Zustellung-ä'],
+    ['', 'statuses[""]'],
+    ['N 1', 'statuses["N 1"]'],
+    ['a.b', 'statuses["a.b"]'],
+    ['say "hi"', 'statuses["say \\"hi\\""]'],
+    ['back\\slash', 'statuses["back\\\\slash"]'],
+    ['a\u0085b', 'statuses["a\\u0085b"]'],
+    ['a\u00a0b', 'statuses["a\\u00a0b"]'],
+    ['a\ufeffb', 'statuses["a\\ufeffb"]'],
+    ['a\u202eb', 'statuses["a\\u202eb"]'],
+    ['a\u200bb', 'statuses["a\\u200bb"]'],
+    ['a\u0001b', 'statuses["a\\u0001b"]'],
+    ['a\u{e0001}b', 'statuses["a\\udb40\\udc01b"]'],
+    ['€', 'statuses["\\u20ac"]'],
+  ];
+  for (const [key, expected] of cases) {
+    for (const value of [5, NaN]) {
+      const error = profileError(changed((p) => (p.statuses = { [key]: value })));
+      assert.equal(error.details.problems[0].path, expected, `${JSON.stringify(key)} with ${value}`);
+    }
+  }
+});

@@ -33,14 +33,41 @@ function isObject(value) {
 // serde_json, which reads the JSON text in Rust, stops at 128 levels.
 const MAX_NESTING = 100;
 
-// An object key that a path can show after a dot; any other key is shown as ["key"].
-const PLAIN_KEY = /^[^\s.[\]"'\\]+$/;
+// A key is plain, and shown after a dot, when it is not empty and each character is
+// printable ASCII other than space, `.`, brackets, quotes and backslash, or a non-ASCII
+// letter or digit. Any other key is shown as ["key"], with every character that is neither
+// printable ASCII nor a letter or digit written as \uXXXX, so that invisible characters
+// show. key_path in src/profile/read.rs applies the same rule.
+const PLAIN_ASCII = /^[!#-&(-\-/-Z^-~]$/;
+const LETTER_OR_DIGIT = /^[\p{Alphabetic}\p{N}]$/u;
+
+function isPlainCharacter(character) {
+  if (character.charCodeAt(0) < 0x80) return PLAIN_ASCII.test(character);
+  return LETTER_OR_DIGIT.test(character);
+}
+
+function quoteKey(key) {
+  let quoted = '';
+  for (const character of key) {
+    const code = character.codePointAt(0);
+    if (character === '"' || character === '\\') quoted += `\\${character}`;
+    else if (code >= 0x20 && code <= 0x7e) quoted += character;
+    else if (code >= 0x80 && LETTER_OR_DIGIT.test(character)) quoted += character;
+    else {
+      for (let index = 0; index < character.length; index++) {
+        quoted += `\\u${character.charCodeAt(index).toString(16).padStart(4, '0')}`;
+      }
+    }
+  }
+  return `["${quoted}"]`;
+}
 
 // Returns the JSON path of a child value: `parent.key`, `parent[3]` or `parent["a key"]`.
 // The root's path is `parent`, which is '' for the profile and 'request' for the request.
 function childPath(parent, key, inArray) {
   if (inArray) return `${parent}[${key}]`;
-  if (!key.isWellFormed() || !PLAIN_KEY.test(key)) return `${parent}[${JSON.stringify(key)}]`;
+  const plain = key !== '' && [...key].every(isPlainCharacter);
+  if (!plain) return `${parent}${quoteKey(key)}`;
   return parent === '' ? key : `${parent}.${key}`;
 }
 

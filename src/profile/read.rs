@@ -11,6 +11,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, Expected, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use serde_path_to_error::Segment;
 
 use super::validate::{Problem, ROOT_PATH};
 use super::Profile;
@@ -43,8 +44,16 @@ fn parse_json(json: &str) -> Result<Value, Problem> {
         Ok(UniqueKeys(value)) => value,
         Err(error) if error.inner().is_data() => {
             // The only data error is a repeated key, reported at the object that repeats it.
-            let path = error.path().to_string();
-            let path = if path == "." { ROOT_PATH.to_string() } else { path };
+            let mut path = String::new();
+            for segment in error.path().iter() {
+                path = match segment {
+                    Segment::Seq { index } => format!("{path}[{index}]"),
+                    Segment::Map { key } => key_path(&path, key),
+                    Segment::Enum { variant } => key_path(&path, variant),
+                    Segment::Unknown => key_path(&path, "?"),
+                };
+            }
+            let path = if path.is_empty() { ROOT_PATH.to_string() } else { path };
             let (message, line, column) = split_position(error.inner());
             return Err(Problem {
                 path,
@@ -150,19 +159,45 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     }
 }
 
-/// Appends an object key to a JSON path: `parent.key`, or `parent["key"]` for a key that
-/// is empty or contains whitespace, `.`, brackets, quotes or a backslash, so that such a key
-/// cannot read as nesting. `lib/arguments.js` writes paths the same way.
+/// Appends an object key to a JSON path: `parent.key` for a plain key, else
+/// `parent["key"]`. A key is plain when it is not empty and each character is printable
+/// ASCII other than space, `.`, brackets, quotes and backslash, or a non-ASCII letter or
+/// digit. Inside the quotes, every character that is neither printable ASCII nor a letter
+/// or digit is written as `\uXXXX`, so that invisible characters show. `lib/arguments.js`
+/// writes paths by the same rule.
 pub(super) fn key_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && !key
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\u{feff}' || matches!(c, '.' | '[' | ']' | '"' | '\'' | '\\'));
-    match (plain, parent.is_empty()) {
-        (true, true) => key.to_string(),
-        (true, false) => format!("{parent}.{key}"),
-        (false, _) => format!("{parent}[{}]", serde_json::Value::from(key)),
+    let plain_char = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_graphic() && !matches!(c, '.' | '[' | ']' | '"' | '\'' | '\\')
+        } else {
+            c.is_alphanumeric()
+        }
+    };
+    if !key.is_empty() && key.chars().all(plain_char) {
+        return if parent.is_empty() {
+            key.to_string()
+        } else {
+            format!("{parent}.{key}")
+        };
     }
+    let mut quoted = String::with_capacity(key.len() + 2);
+    for c in key.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            ' '..='~' => quoted.push(c),
+            c if !c.is_ascii() && c.is_alphanumeric() => quoted.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    quoted.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    format!("{parent}[\"{quoted}\"]")
 }
 
 /// A JSON path from the profile root, such as `fields.event_datetime.formats[1]`.

@@ -841,6 +841,52 @@ mod tests {
     }
 
     #[test]
+    fn key_path_quotes_and_escapes() {
+        let cases = [
+            ("N1", "statuses.N1"),
+            ("*", "statuses.*"),
+            ("Zustellung-ä", "statuses.Zustellung-ä"),
+            ("", r#"statuses[""]"#),
+            ("N 1", r#"statuses["N 1"]"#),
+            ("a.b", r#"statuses["a.b"]"#),
+            ("say \"hi\"", r#"statuses["say \"hi\""]"#),
+            ("back\\slash", r#"statuses["back\\slash"]"#),
+            ("a\u{85}b", r#"statuses["a\u0085b"]"#),
+            ("a\u{feff}b", r#"statuses["a\ufeffb"]"#),
+            ("a\u{202e}b", r#"statuses["a\u202eb"]"#),
+            ("a\u{1}b", r#"statuses["a\u0001b"]"#),
+            ("a\u{e0001}b", r#"statuses["a\udb40\udc01b"]"#),
+            ("€", r#"statuses["\u20ac"]"#),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(key_path("statuses", key), expected, "{key:?}");
+        }
+        assert_eq!(key_path("", "time zone"), r#"["time zone"]"#);
+        assert_eq!(key_path("", "fields"), "fields");
+    }
+
+    #[test]
+    fn repeated_key_path_quotes_keys() {
+        let json = |statuses: &str| {
+            let mut profile = valid().to_string();
+            profile.pop();
+            format!(r#"{profile},"statuses":{statuses}}}"#)
+        };
+        let message = only_problem(&json(r#"{"N 1": {"status": "DE", "status": "IT"}}"#));
+        assert!(
+            message.starts_with(r#"statuses["N 1"]: the field `status` appears twice"#),
+            "{message}"
+        );
+        let message = only_problem(&json(r#"{"a.b": {"status": "DE", "status": "IT"}}"#));
+        assert!(message.starts_with(r#"statuses["a.b"]: "#), "{message}");
+        let message = only_problem(&json(r#"{"N1": "DE", "N1": "IT"}"#));
+        assert!(
+            message.starts_with("statuses: the field `N1` appears twice"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn column_problem_paths_name_the_reference() {
         let set_columns = |p: &mut Value, city: Value| {
             p["format"] = json!({ "type": "delimited", "delimiter": ";", "header": false, "columns": ["PARCELNO", "SCAN_DATE_TIME", "CITY"] });
