@@ -1343,9 +1343,30 @@ test.describe('header row', () => {
     assert.deepEqual(error.details, {
       code: 'COLUMN_NOT_FOUND',
       field: 'fields.event_code',
+      path: 'fields.event_code',
       value: 'CODE',
       source: url,
     });
+  });
+
+  test('missing column names its reference path', async () => {
+    const cases = [
+      [{ column: 'CODE' }, 'fields.event_code.column'],
+      [{ columns: ['STATUS', 'CODE'] }, 'fields.event_code.columns[1]'],
+      [{ columns: [2, 7] }, 'fields.event_code.columns[1]'],
+    ];
+    const server = await startServer(serveBuffer(`TN;TS;STATUS\n${PARCEL_A};20220429143447;05\n`));
+    for (const [eventCode, expectedPath] of cases) {
+      const profile = profileFor({ url: `${server.url}/scan.csv` });
+      profile.fields = { ...profile.fields, event_code: eventCode };
+      const { error } = await runImport(profile);
+
+      assertFatal(error, 400, 'COLUMN_NOT_FOUND');
+      assert.equal(error.details.path, expectedPath);
+      assert.equal(error.details.field, 'fields.event_code');
+      assert.ok(error.message.startsWith(`${expectedPath}: column `), error.message);
+    }
+    await server.close();
   });
 
   test('empty HTTP body is 520 EMPTY_FILE', async () => {

@@ -59,9 +59,20 @@ impl CompiledField {
         if let Some(value) = &options.value {
             parts.push(Part::Constant(value.clone()));
         }
-        let references = options.column.iter().chain(options.columns.iter().flatten());
-        for reference in references {
-            let (index, label) = resolve(name, reference, columns, delimited)?;
+        // Each reference is named by where it is written, as validation names it.
+        let mut references = Vec::new();
+        if let Some(column) = &options.column {
+            let path = match spec {
+                FieldSpec::Column(_) => format!("fields.{name}"),
+                FieldSpec::Full(_) => format!("fields.{name}.column"),
+            };
+            references.push((column, path));
+        }
+        for (index, column) in options.columns.iter().flatten().enumerate() {
+            references.push((column, format!("fields.{name}.columns[{index}]")));
+        }
+        for (reference, path) in references {
+            let (index, label) = resolve(name, &path, reference, columns, delimited)?;
             parts.push(Part::Column(index));
             labels.push(label);
         }
@@ -108,8 +119,10 @@ impl CompiledField {
     }
 }
 
+/// Finds a column reference of the field `field`, written at `path` in the profile.
 fn resolve(
     field: &str,
+    path: &str,
     reference: &ColumnRef,
     columns: &ColumnNames<'_>,
     delimited: bool,
@@ -119,31 +132,33 @@ fn resolve(
             Err(FatalError::bad_request(
                 "COLUMN_NOT_FOUND",
                 format!(
-                    "fields.{field}: column index {index} is past the {} columns of {} (indexes start at 0); fix the index in the profile",
+                    "{path}: column index {index} is past the {} columns of {} (indexes start at 0); fix the index in the profile",
                     columns.names.len(),
                     columns.origin
                 ),
             )
             .with("field", format!("fields.{field}"))
+            .with("path", path)
             .with("value", *index as u64))
         }
         ColumnRef::Index(index) if delimited => Ok((*index, index.to_string())),
         ColumnRef::Index(index) => Err(FatalError::bad_request(
             "PROFILE_INVALID",
-            format!("fields.{field}: fixed-width columns are referenced by name, not by index {index}"),
+            format!("{path}: fixed-width columns are referenced by name, not by index {index}"),
         )),
         ColumnRef::Name(name) => match columns.names.iter().position(|known| known == name) {
             Some(index) => Ok((index, name.clone())),
             None => Err(FatalError::bad_request(
                 "COLUMN_NOT_FOUND",
                 format!(
-                    "fields.{field}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile{}",
+                    "{path}: column `{name}` is not in {}; the columns are: {}. Fix the column name in the profile{}",
                     columns.origin,
                     list_columns(columns.names),
                     header_hint(columns.names)
                 ),
             )
             .with("field", format!("fields.{field}"))
+            .with("path", path)
             .with("value", name.as_str())),
         },
     }
