@@ -322,10 +322,10 @@ test('record UTC offsets out of range are bad records', async () => {
 test('number warnings name the column and value', async () => {
   const file = writeFile(
     'numbers.csv',
-    'TN;TS;CODE;KG;PIECES\nA1;20240102100000;05;NaN;1\nB2;20240102100000;05;-inf;1\nC3;20240102100000;05;2,5;1.5\nD4;20240102100000;;1;2\n',
+    'TN;TS;CODE;KG;PIECES\nA1;20240102100000;05;NaN;1\nB2;20240102100000;05;-inf;1\nC3;20240102100000;05;2,5;1.5\nD4;20240102100000;;1;2\nE5;20240102100000;05;-1e400;1\nF6;20240102100000;05;1e-400;1\nG7;20240102100000;05;0e5;1\nH8;20240102100000;05;;1\n',
   );
   const profile = profileFor({ path: file });
-  profile.fields = { ...profile.fields, weight: 'KG', package_count: 'PIECES' };
+  profile.fields = { ...profile.fields, weight: { column: 'KG', default: 'n/a' }, package_count: 'PIECES' };
   const { items, error } = await runImport(profile);
 
   assert.equal(error, null);
@@ -334,9 +334,13 @@ test('number warnings name the column and value', async () => {
     [`${file}:3: weight "-inf" (column KG) is not a finite number and was left out`],
     [`${file}:4: package_count "1.5" (column PIECES) is not a whole number from 0 to 2147483647 and was left out`],
     [`${file}:5: the carrier status code (column CODE) is empty, so the event has status UN; set fields.event_code.default for records without a code`],
+    [`${file}:6: weight "-1e400" (column KG) is outside the range of a number and was left out`],
+    [`${file}:7: weight "1e-400" (column KG) is too close to 0 for a number and was left out`],
+    [],
+    [`${file}:9: weight "n/a" (the default of fields.weight, because column KG is empty) is not a number and was left out`],
   ]);
   assert.deepEqual(items.map((item) => [item.tracking_info.weight ?? null, item.tracking_info.package_count ?? null]), [
-    [null, 1], [null, 1], [2.5, null], [1, 2],
+    [null, 1], [null, 1], [2.5, null], [1, 2], [null, 1], [null, 1], [0, 1], [null, 1],
   ]);
 });
 
@@ -348,13 +352,13 @@ test('out-of-range position names the coordinate', async () => {
 
   assert.equal(error, null);
   assert.deepEqual(items.map((item) => item.warning_messages ?? []), [
-    [`${file}:2: latitude 91 (column LAT) is outside -90 to 90, so the position was left out`],
-    [`${file}:3: longitude -200 (column LON) is outside -180 to 180, so the position was left out`],
-    [`${file}:4: latitude -95 (column LAT) is outside -90 to 90 and longitude 181 (column LON) is outside -180 to 180, so the position was left out`],
+    [`${file}:2: latitude "91" (column LAT) is outside -90 to 90, so the position was left out`],
+    [`${file}:3: longitude "-200" (column LON) is outside -180 to 180, so the position was left out`],
+    [`${file}:4: latitude "-95" (column LAT) is outside -90 to 90 and longitude "181" (column LON) is outside -180 to 180, so the position was left out`],
     [],
-    [`${file}:6: latitude 1e300 (column LAT) is outside -90 to 90, so the position was left out`],
-    [`${file}:7: latitude "1e400" (column LAT) is too large for a number and was left out`],
-    [`${file}:8: latitude 1e21 (column LAT) is outside -90 to 90, so the position was left out`],
+    [`${file}:6: latitude "1e300" (column LAT) is outside -90 to 90, so the position was left out`],
+    [`${file}:7: latitude "1e400" (column LAT) is outside the range of a number and was left out`],
+    [`${file}:8: latitude "1e21" (column LAT) is outside -90 to 90, so the position was left out`],
     [],
     [],
   ]);

@@ -109,6 +109,19 @@ impl CompiledField {
         value.or_else(|| self.default.as_deref().map(Cow::Borrowed))
     }
 
+    /// Describes where the value of `read` came from, for messages: the columns, or the
+    /// default when the columns are empty.
+    fn source_label(&self, record: &RecordView<'_>) -> Cow<'_, str> {
+        let columns_empty = self.parts.iter().all(|part| self.part(part, record).is_none());
+        match &self.default {
+            Some(_) if columns_empty => Cow::Owned(format!(
+                "the default of fields.{}, because {} is empty",
+                self.name, self.label
+            )),
+            _ => Cow::Borrowed(&self.label),
+        }
+    }
+
     fn part<'a>(&'a self, part: &'a Part, record: &RecordView<'a>) -> Option<&'a str> {
         let text = match part {
             Part::Constant(value) => value.as_str(),
@@ -584,7 +597,7 @@ impl Mapper {
             warnings.push(format!(
                 "{}: package_count {value:?} ({}) is not a whole number from 0 to {} and was left out",
                 self.position(record.line),
-                field.label,
+                field.source_label(record),
                 i32::MAX
             ));
         }
@@ -605,37 +618,26 @@ impl Mapper {
         } else {
             Cow::Borrowed(value.as_ref())
         };
-        match normalized.parse::<f64>() {
-            Ok(number) if number.is_finite() => Some(number),
-            // Rust reads "1e400" as infinity, and also accepts the words inf, infinity and NaN.
-            Ok(number) if number.is_infinite() && value.bytes().any(|byte| byte.is_ascii_digit()) => {
-                warnings.push(format!(
-                    "{}: {} {value:?} ({}) is too large for a number and was left out",
-                    self.position(record.line),
-                    field.name,
-                    field.label
-                ));
-                None
+        // Rust reads "1e400" as infinity and "1e-400" as 0, and also accepts the words inf,
+        // infinity and NaN.
+        let mantissa = normalized.split(['e', 'E']).next().unwrap_or_default();
+        let has_digit = mantissa.bytes().any(|byte| byte.is_ascii_digit());
+        let problem = match normalized.parse::<f64>() {
+            Ok(number) if number == 0.0 && mantissa.bytes().any(|byte| matches!(byte, b'1'..=b'9')) => {
+                "is too close to 0 for a number"
             }
-            Ok(_) => {
-                warnings.push(format!(
-                    "{}: {} {value:?} ({}) is not a finite number and was left out",
-                    self.position(record.line),
-                    field.name,
-                    field.label
-                ));
-                None
-            }
-            Err(_) => {
-                warnings.push(format!(
-                    "{}: {} {value:?} ({}) is not a number and was left out",
-                    self.position(record.line),
-                    field.name,
-                    field.label
-                ));
-                None
-            }
-        }
+            Ok(number) if number.is_finite() => return Some(number),
+            Ok(number) if number.is_infinite() && has_digit => "is outside the range of a number",
+            Ok(_) => "is not a finite number",
+            Err(_) => "is not a number",
+        };
+        warnings.push(format!(
+            "{}: {} {value:?} ({}) {problem} and was left out",
+            self.position(record.line),
+            field.name,
+            field.source_label(record)
+        ));
+        None
     }
 
     fn geo(&self, record: &RecordView<'_>, warnings: &mut Vec<String>) -> Option<(f64, f64)> {
@@ -643,30 +645,21 @@ impl Mapper {
         let longitude = self.number(&self.longitude, record, warnings);
         let (latitude, longitude) = (latitude?, longitude?);
         let mut out_of_range = Vec::new();
-        // Exponent notation keeps a value such as 1e300 from filling the message.
-        let show = |value: f64| {
-            if value.abs() >= 1e21 {
-                format!("{value:e}")
-            } else {
-                format!("{value}")
-            }
+        // The message quotes the text as written, and names where it came from.
+        let describe = |field: &Option<CompiledField>| match field {
+            Some(field) => (
+                field.read(record).map(Cow::into_owned).unwrap_or_default(),
+                field.source_label(record).into_owned(),
+            ),
+            None => (String::new(), String::new()),
         };
-        fn label(field: &Option<CompiledField>) -> &str {
-            field.as_ref().map_or("", |field| field.label.as_str())
-        }
         if !(-90.0..=90.0).contains(&latitude) {
-            out_of_range.push(format!(
-                "latitude {} ({}) is outside -90 to 90",
-                show(latitude),
-                label(&self.latitude)
-            ));
+            let (text, label) = describe(&self.latitude);
+            out_of_range.push(format!("latitude {text:?} ({label}) is outside -90 to 90"));
         }
         if !(-180.0..=180.0).contains(&longitude) {
-            out_of_range.push(format!(
-                "longitude {} ({}) is outside -180 to 180",
-                show(longitude),
-                label(&self.longitude)
-            ));
+            let (text, label) = describe(&self.longitude);
+            out_of_range.push(format!("longitude {text:?} ({label}) is outside -180 to 180"));
         }
         if !out_of_range.is_empty() {
             warnings.push(format!(
