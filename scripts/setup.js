@@ -9,11 +9,30 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-function run(command, args) {
+// Returns how to start npm: { command, prefix, shell }. Under `npm test` or `npm run`,
+// npm_execpath is npm's own CLI script, which runs with this Node and needs no shell.
+// Run directly, the script starts `npm` from PATH. On Windows that is npm.cmd, and since
+// Node 18.20.2 and 20.12.2, spawning a .cmd file without a shell fails with EINVAL (the
+// fix for CVE-2024-27980). The shell is safe here because every argument is a constant.
+function npmCommand() {
+  const execPath = process.env.npm_execpath;
+  // yarn and pnpm set npm_execpath to their own CLI, whose commands differ from npm's.
+  if (execPath && /^npm-cli\.c?js$/.test(path.basename(execPath))) {
+    return { command: process.execPath, prefix: [execPath], shell: false };
+  }
+  // NOTE: the Windows branch (shell: true) has not been run on Windows.
+  return { command: 'npm', prefix: [], shell: process.platform === 'win32' };
+}
+
+function runNpm(args) {
+  const { command, prefix, shell } = npmCommand();
+  run(command, [...prefix, ...args], shell);
+}
+
+function run(command, args, shell) {
   console.error(`setup: ${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', shell });
   if (result.error) {
     console.error(`setup: cannot run ${command}: ${result.error.message}`);
     process.exit(1);
@@ -54,7 +73,7 @@ function installPackages() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (modified(marker) >= modified(lock) && modified(marker) > 0) return;
-  run(npm, fs.existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+  runNpm(fs.existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
 }
 
 function buildAddon() {
@@ -66,7 +85,7 @@ function buildAddon() {
   if (binaries.length > 0 && built >= newestSource()) return;
   // Runs package.json's scripts.build, so that this script and `npm run build` cannot
   // build the addon in different ways.
-  run(npm, ['run', 'build']);
+  runNpm(['run', 'build']);
 }
 
 installPackages();
