@@ -145,9 +145,10 @@ export interface ImportOptions {
    * The URL may be http:, https: (the scheme in any case, as in `HTTPS://`) or file:, which
    * is read as a local path. A string with another scheme followed by `//`, such as
    * `ftp://`, is rejected with `OPTION_INVALID`. A `file:` string must contain an absolute
-   * path, as in `file:///data/scans.csv` or `file:/data/scans.csv`. A relative one such as
-   * `file:scans.csv` is rejected with `OPTION_INVALID`, so write a relative file as a plain
-   * path. Other strings are paths.
+   * path, as in `file:///data/scans.csv` or `file:/data/scans.csv`, and on Windows a drive
+   * letter may follow `file:` directly, as in `file:C:/data/scans.csv`. A relative path such
+   * as `file:scans.csv`, or `file:` with no path, is rejected with `OPTION_INVALID`, so write
+   * a relative file as a plain path. Other strings are paths.
    */
   source?: string | URL | null;
   /** Items per native call, from 1 to 1000000; the default is 256. */

@@ -597,7 +597,7 @@ test.describe('options.source strings', () => {
   });
 
   // fileURLToPath would resolve these from the root directory, as /scans.csv.
-  for (const source of ['file:scans.csv', 'FILE:./scans.csv', 'file:../scans.csv', 'file:']) {
+  for (const source of ['file:scans.csv', 'FILE:./scans.csv', 'file:../scans.csv']) {
     test(`${source} string is 400 OPTION_INVALID`, async () => {
       const carrier = createCarrier(DPD_LOCAL_PROFILE);
       await assert.rejects(
@@ -855,3 +855,51 @@ test.describe('profile loaded from a file', () => {
     assert.deepEqual(error.details, { code: 'PROFILE_NOT_FOUND', profile_file: file });
   });
 });
+
+test.describe('file: strings without //', () => {
+  const { classifyShortFileUrl } = require('../lib/arguments.js');
+
+  for (const source of ['file:', 'FILE:', 'file:?date=2024-05-13', 'file:#scans']) {
+    test(`${source} string has no path`, async () => {
+      const carrier = createCarrier(DPD_LOCAL_PROFILE);
+      await assert.rejects(
+        importAll(carrier, REQUEST, { source }),
+        optionInvalid(
+          'source',
+          `options.source ${source} is a file: URL with no path; write file:///absolute/path or a plain path`,
+        ),
+      );
+    });
+  }
+
+  // The classification takes the platform as an argument, so the Windows rules are
+  // checked on every platform.
+  const cases = [
+    { text: 'file:', linux: 'none', win32: 'none' },
+    { text: 'file:?x', linux: 'none', win32: 'none' },
+    { text: 'file:/data/scans.csv', linux: 'absolute', win32: 'absolute' },
+    { text: 'file:C:/data/scans.csv', linux: 'relative', win32: 'absolute' },
+    { text: 'FILE:c:\\data\\scans.csv', linux: 'relative', win32: 'absolute' },
+    { text: 'file:C:scans.csv', linux: 'relative', win32: 'relative' },
+    { text: 'file:C:', linux: 'relative', win32: 'relative' },
+    { text: 'file:1:/data/scans.csv', linux: 'relative', win32: 'relative' },
+    { text: 'file:scans.csv', linux: 'relative', win32: 'relative' },
+  ];
+  for (const platform of ['linux', 'win32']) {
+    test(`classification on ${platform}`, () => {
+      for (const testCase of cases) {
+        assert.equal(classifyShortFileUrl(testCase.text, platform), testCase[platform], testCase.text);
+      }
+    });
+  }
+
+  const windowsOnly = { skip: process.platform !== 'win32' && 'drive letters are paths only on Windows' };
+  test('drive letter is read as a path on Windows', windowsOnly, async () => {
+    const carrier = createCarrier(DPD_PROFILE);
+    const items = await importAll(carrier, REQUEST, { source: `file:${DPD_FILE.replaceAll('\\', '/')}` });
+
+    assert.equal(items.length, DPD_PARCELS);
+    assert.equal(items[0].tracking_info.tracking_number, FIRST_DPD_PARCEL);
+  });
+});
+

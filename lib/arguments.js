@@ -278,11 +278,34 @@ function fileUrlToPath(text) {
   }
 }
 
+// A Windows drive letter and a separator, as in the `C:/` of file:C:/data/scans.csv.
+const DRIVE_LETTER = /^[A-Za-z]:[\\/]/;
+
+// Classifies the path of a `file:` URL without `//` after the colon on `platform`, a
+// process.platform value. Returns 'absolute' for file:/data/scans.csv, and on win32 also
+// for file:C:/data/scans.csv. Returns 'none' when no path follows, as in `file:` or
+// file:?x, and 'relative' for any other text.
+function classifyShortFileUrl(text, platform) {
+  const rest = text.slice('file:'.length);
+  if (rest === '' || rest[0] === '?' || rest[0] === '#') return 'none';
+  if (rest[0] === '/') return 'absolute';
+  if (platform === 'win32' && DRIVE_LETTER.test(rest)) return 'absolute';
+  return 'relative';
+}
+
 // Converts a `file:` URL without `//` to a path. `file:/data/scans.csv` is the short form
-// of file:///data/scans.csv. A relative path such as `file:scans.csv` is rejected, because
+// of file:///data/scans.csv, and on Windows `file:C:/data/scans.csv` that of
+// file:///C:/data/scans.csv. A relative path such as `file:scans.csv` is rejected, because
 // fileURLToPath would resolve it from the root directory to /scans.csv.
 function fileUrlWithoutSlashes(text) {
-  if (text[5] !== '/') {
+  const kind = classifyShortFileUrl(text, process.platform);
+  if (kind === 'none') {
+    throw invalidOption(
+      'source',
+      `options.source ${text} is a file: URL with no path; write file:///absolute/path or a plain path`,
+    );
+  }
+  if (kind === 'relative') {
     throw invalidOption(
       'source',
       `options.source ${text} is a file: URL with a relative path, which file: URLs do not allow; write file:///absolute/path or a plain path`,
@@ -409,4 +432,4 @@ function importOptions(options) {
   };
 }
 
-module.exports = { profileToJson, profileInvalid, requestToJson, importOptions };
+module.exports = { profileToJson, profileInvalid, requestToJson, importOptions, classifyShortFileUrl };
