@@ -273,7 +273,23 @@ test.describe('--source URLs', () => {
   test('ftp:// URL exits 1 with OPTION_INVALID', async () => {
     await assertFails(
       ['import', '--profile', PROFILE, '--source', 'ftp://127.0.0.1/SCANINFO.csv'],
-      'import failed (status 400, OPTION_INVALID): options.source ftp://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
+      'import failed (status 400, OPTION_INVALID): --source ftp://127.0.0.1/SCANINFO.csv uses ftp:, which is not supported; pass a file path or an http:, https: or file: URL',
+    );
+  });
+});
+
+test.describe('--source errors name --source', () => {
+  test('relative file: URL exits 1', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--source', 'file:latin1.csv'],
+      'import failed (status 400, OPTION_INVALID): --source file:latin1.csv is a file: URL with a relative path, which file: URLs do not allow; write file:///absolute/path or a plain path',
+    );
+  });
+
+  test('file: without a path exits 1', async () => {
+    await assertFails(
+      ['import', '--profile', PROFILE, '--source=file:'],
+      'import failed (status 400, OPTION_INVALID): --source file: is a file: URL with no path; write file:///absolute/path or a plain path',
     );
   });
 });

@@ -44,7 +44,16 @@ function importFailure(error, usesMetadata) {
   if (!advice && error.code === 'SOURCE_NOT_FOUND' && usesMetadata) {
     advice = 'check the values in the --metadata file';
   }
-  return `import failed${status}: ${error.message}${advice ? ` (${advice})` : ''}`;
+  return `import failed${status}: ${commandLineMessage(error)}${advice ? ` (${advice})` : ''}`;
+}
+
+// Returns the error's message with the library's option name `options.source` replaced
+// by --source, which is where the command line passes it.
+function commandLineMessage(error) {
+  if (error.code === 'OPTION_INVALID' && error.details?.option === 'source') {
+    return error.message.replace(/^options\.source\b/, '--source');
+  }
+  return error.message;
 }
 
 // Returns a PROFILE_INVALID error as one line, with its problems numbered.
