@@ -204,9 +204,11 @@ export type CarrierProfile = Record<string, unknown>;
 /**
  * Validates the profile (an object or JSON text) and throws a 400 `PROFILE_INVALID` error
  * when it is invalid. The error's `details.problems` lists the problems found as
- * `{ path, message }`, except for an object that cannot be converted to JSON (a BigInt
- * value or a circular reference), whose `details.reason` gives the cause. JSON text may
- * start with a byte order mark.
+ * `{ path, message }`. A profile that is not an object (such as undefined, null, a number,
+ * an array or a function), or JSON text of such a value, is one problem at the path
+ * `(root)`. The exception is a value that JSON.stringify throws on, such as a BigInt or a
+ * circular reference. Its details have no `problems`, and `details.reason` gives the cause.
+ * JSON text may start with a byte order mark.
  *
  * Validation runs in two steps (see Validation in docs/profile.md). Reading the profile
  * stops at the first problem. Such problems are JSON syntax errors, unknown or repeated

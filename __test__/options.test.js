@@ -903,3 +903,37 @@ test.describe('file: strings without //', () => {
   });
 });
 
+test.describe('profile that converts to no JSON', () => {
+  function rootProblem(message) {
+    return badRequest('PROFILE_INVALID', `invalid carrier profile:\n  (root): ${message}`, {
+      code: 'PROFILE_INVALID',
+      problems: [{ path: '(root)', message }],
+    });
+  }
+
+  const cases = [
+    { name: 'undefined', profile: undefined, kind: 'not undefined' },
+    { name: 'function', profile: () => DPD_LOCAL_PROFILE, kind: 'not a function' },
+    { name: 'symbol', profile: Symbol('profile'), kind: 'not a symbol' },
+    {
+      name: 'toJSON() returning undefined',
+      profile: { toJSON: () => undefined },
+      kind: 'but its toJSON() method returns undefined, a function or a symbol',
+    },
+  ];
+  for (const { name, profile, kind } of cases) {
+    test(`${name} is one problem at (root)`, () => {
+      assert.throws(
+        () => createCarrier(profile),
+        rootProblem(`the profile must be a JSON object or JSON text, ${kind}`),
+      );
+    });
+  }
+
+  test('missing argument is one problem at (root)', () => {
+    assert.throws(
+      () => createCarrier(),
+      rootProblem('the profile must be a JSON object or JSON text, not undefined'),
+    );
+  });
+});

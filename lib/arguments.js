@@ -211,11 +211,19 @@ function profileToJson(profile, file) {
     throw rejection;
   }
   if (json === undefined) {
-    throw badRequest('the carrier profile is missing; pass an object or JSON text', 'PROFILE_INVALID', {
-      code: 'PROFILE_INVALID',
-    });
+    throw profileInvalid([{ path: '(root)', message: noJsonMessage(profile) }]);
   }
   return json;
+}
+
+// Returns the problem message for a profile that JSON.stringify turns into no JSON text:
+// undefined, a function, a symbol, or an object whose toJSON() returns one of these.
+function noJsonMessage(profile) {
+  const start = 'the profile must be a JSON object or JSON text';
+  if (profile === undefined) return `${start}, not undefined`;
+  if (typeof profile === 'function') return `${start}, not a function`;
+  if (typeof profile === 'symbol') return `${start}, not a symbol`;
+  return `${start}, but its toJSON() method returns undefined, a function or a symbol`;
 }
 
 function invalidRequest(message, details = {}) {
