@@ -574,7 +574,10 @@ test.describe('transport errors', () => {
 
       assert.deepEqual(items, [EXPECTED_A, EXPECTED_B]);
       assertFatal(error, 520, 'SOURCE_READ_FAILED');
-      assert.ok(error.message.startsWith(`GET ${url} ended before the whole body arrived: `), error.message);
+      assert.ok(
+        error.message.startsWith(`GET ${url} ended after ${Buffer.byteLength(sent)} bytes, before the whole body arrived: `),
+        error.message,
+      );
       assert.ok(error.message.endsWith('; retry the import'), error.message);
       assert.deepEqual(error.details, {
         code: 'SOURCE_READ_FAILED',
@@ -1147,7 +1150,8 @@ test.describe('https', () => {
 
       assert.ok(items.length > 0, 'the shipments read before the break are yielded');
       assertFatal(error, 520, 'SOURCE_READ_FAILED');
-      assert.ok(error.message.startsWith(`GET ${redirector.url}/start.csv (redirected to ${secure.url}/scan.csv?…) ended before the whole body arrived:`), error.message);
+      assert.ok(error.message.startsWith(`GET ${redirector.url}/start.csv (redirected to ${secure.url}/scan.csv?…) ended after `), error.message);
+      assert.ok(error.message.includes(' bytes, before the whole body arrived: '), error.message);
       assert.equal(error.details.redirected_to, `${secure.url}/scan.csv?…`);
       assert.ok(!error.message.includes('docs.rs'), error.message);
     } finally {

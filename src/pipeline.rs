@@ -416,8 +416,16 @@ fn read_failed(
     // The public detail is named decoded_bytes; it counts bytes after decompression.
     let error = match error.downcast::<reqwest::Error>() {
         Ok(transport) => {
-            return source::http_request_failed(name, transport, redirected_to.map(String::from), url_setting)
-                .with("decoded_bytes", decompressed_bytes);
+            let unit = if gzip { "decompressed bytes" } else { "bytes" };
+            let received = format!("{decompressed_bytes} {unit}");
+            return source::http_request_failed(
+                name,
+                transport,
+                redirected_to.map(String::from),
+                url_setting,
+                Some(&received),
+            )
+            .with("decoded_bytes", decompressed_bytes);
         }
         Err(error) => error,
     };

@@ -65,7 +65,7 @@ pub async fn open(
 
     let response = request.send().await.map_err(|error| {
         let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
-        request_failed(&name, error, redirected_to, url_setting)
+        request_failed(&name, error, redirected_to, url_setting, None)
     })?;
     let status = response.status();
     // Set when a redirect was followed, also one that changed only the query, which the
@@ -221,12 +221,14 @@ pub fn redact(url: &str) -> String {
 /// Maps a transport failure (connect, TLS, timeout) to a carrier server error. `name` is the
 /// requested URL and `redirected_to` the last redirect target, both without their query,
 /// which may carry credentials.
-/// `url_setting` names where the URL came from (see `super::url_setting`).
+/// `url_setting` names where the URL came from (see `super::url_setting`), and `received`
+/// describes what was read before a body broke off, such as "5000 bytes".
 pub fn request_failed(
     name: &str,
     error: reqwest::Error,
     redirected_to: Option<String>,
     url_setting: &str,
+    received: Option<&str>,
 ) -> FatalError {
     let error = error.without_url();
     let at = match &redirected_to {
@@ -241,7 +243,7 @@ pub fn request_failed(
                 tls.problem, tls.advice
             ),
         ),
-        None => transport_failure(name, &at, &error),
+        None => transport_failure(name, &at, &error, received),
     }
     .with("source", name);
     if let Some(target) = redirected_to {
@@ -250,7 +252,7 @@ pub fn request_failed(
     failure
 }
 
-fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError {
+fn transport_failure(name: &str, at: &str, error: &reqwest::Error, received: Option<&str>) -> FatalError {
     let (code, what, advice) = if error.is_timeout() {
         (
             "SOURCE_TIMEOUT",
@@ -272,11 +274,14 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error) -> FatalError
         return FatalError::carrier("SOURCE_REQUEST_FAILED", format!("GET {name}{at} failed: {reason}"));
     } else if error.is_body() || error.is_decode() {
         // reqwest reports a body that breaks off while it is streamed as a decode error.
-        (
+        let what = match received {
+            Some(received) => format!("ended after {received}, before the whole body arrived"),
+            None => "ended before the whole body arrived".to_string(),
+        };
+        return FatalError::carrier(
             "SOURCE_READ_FAILED",
-            "ended before the whole body arrived",
-            "retry the import",
-        )
+            format!("GET {name}{at} {what}: {}; retry the import", error_chain(error)),
+        );
     } else {
         (
             "SOURCE_REQUEST_FAILED",
