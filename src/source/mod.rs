@@ -79,7 +79,7 @@ pub async fn open(
     }
 }
 
-/// Names the setting a URL came from, for advice that asks to change it.
+/// Returns the name of the setting a URL came from, for advice to change that setting.
 pub fn url_setting(overridden: bool) -> &'static str {
     if overridden {
         "the source option (--source in the CLI)"

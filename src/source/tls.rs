@@ -161,7 +161,7 @@ fn ca_file_invalid(file: &str, problem: &str) -> FatalError {
 /// inside nested `io::Error`s (hyper-util 0.1 wraps the one from tokio-rustls), and
 /// `io::Error::source` skips the error it wraps, so an `io::Error` is opened with
 /// `get_ref` instead.
-/// `url_setting` names where the URL came from, for advice that asks to change it.
+/// `url_setting` names the setting the URL came from, for advice to change that setting.
 pub fn describe_failure(error: &reqwest::Error, url_setting: &str) -> Option<TlsFailure> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(inner) = current {
