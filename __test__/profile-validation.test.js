@@ -411,6 +411,7 @@ test('key paths agree between JS and Rust', () => {
     ['a\u0001b', 'statuses["a\\u0001b"]'],
     ['a\u{e0001}b', 'statuses["a\\udb40\\udc01b"]'],
     ['€', 'statuses["\\u20ac"]'],
+    ['A\u3164B', 'statuses["A\\u3164B"]'],
   ];
   for (const [key, expected] of cases) {
     for (const value of [5, NaN]) {

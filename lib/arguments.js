@@ -37,9 +37,10 @@ const MAX_NESTING = 100;
 // printable ASCII other than space, `.`, brackets, quotes and backslash, or a non-ASCII
 // letter or digit. Any other key is shown as ["key"], with every character that is neither
 // printable ASCII nor a letter or digit written as \uXXXX, so that invisible characters
-// show. key_path in src/profile/read.rs applies the same rule.
+// show. The Hangul fillers count as invisible although Unicode calls them letters, because
+// fonts draw them blank. key_path in src/profile/read.rs applies the same rule.
 const PLAIN_ASCII = /^[!#-&(-\-/-Z^-~]$/;
-const LETTER_OR_DIGIT = /^[\p{Alphabetic}\p{N}]$/u;
+const LETTER_OR_DIGIT = /^(?![\u115f\u1160\u3164\uffa0])[\p{Alphabetic}\p{N}]$/u;
 
 function isPlainCharacter(character) {
   if (character.charCodeAt(0) < 0x80) return PLAIN_ASCII.test(character);

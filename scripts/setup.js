@@ -11,16 +11,22 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 
 // Returns how to start npm: { command, prefix, shell }. Under `npm test` or `npm run`,
-// npm_execpath is npm's own CLI script, which runs with this Node and needs no shell.
-// Run directly, the script starts `npm` from PATH. On Windows that is npm.cmd, and since
-// Node 18.20.2 and 20.12.2, spawning a .cmd file without a shell fails with EINVAL (the
-// fix for CVE-2024-27980). The shell is safe here because every argument is a constant.
+// npm_execpath is npm's own CLI script, which runs with this Node and needs no shell. Run
+// directly, the script uses the npm CLI that Node's installers put next to the node
+// binary, and otherwise `npm` from PATH. On Windows that is npm.cmd, and since Node
+// 18.20.2 and 20.12.2, spawning a .cmd file without a shell fails with EINVAL (the fix for
+// CVE-2024-27980), so the last resort there goes through the shell.
 function npmCommand() {
   const execPath = process.env.npm_execpath;
   // yarn and pnpm set npm_execpath to their own CLI, whose commands differ from npm's.
   if (execPath && /^npm-cli\.c?js$/.test(path.basename(execPath))) {
     return { command: process.execPath, prefix: [execPath], shell: false };
   }
+  const besideNode = [
+    path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+  ].find((file) => fs.existsSync(file));
+  if (besideNode) return { command: process.execPath, prefix: [besideNode], shell: false };
   // NOTE: the Windows branch (shell: true) has not been run on Windows.
   return { command: 'npm', prefix: [], shell: process.platform === 'win32' };
 }
@@ -32,7 +38,11 @@ function runNpm(args) {
 
 function run(command, args, shell) {
   console.error(`setup: ${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', shell });
+  // With a shell, the command goes as one string: Node 24 deprecates an argument array
+  // together with shell: true (DEP0190). Every argument here is a constant.
+  const result = shell
+    ? spawnSync([command, ...args].join(' '), { cwd: root, stdio: 'inherit', shell })
+    : spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (result.error) {
     console.error(`setup: cannot run ${command}: ${result.error.message}`);
     process.exit(1);

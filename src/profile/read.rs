@@ -163,14 +163,17 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
 /// `parent["key"]`. A key is plain when it is not empty and each character is printable
 /// ASCII other than space, `.`, brackets, quotes and backslash, or a non-ASCII letter or
 /// digit. Inside the quotes, every character that is neither printable ASCII nor a letter
-/// or digit is written as `\uXXXX`, so that invisible characters show. `lib/arguments.js`
-/// writes paths by the same rule.
+/// or digit is written as `\uXXXX`, so that invisible characters show. The Hangul fillers
+/// count as invisible although Unicode calls them letters, because fonts draw them blank.
+/// `lib/arguments.js` writes paths by the same rule.
 pub(super) fn key_path(parent: &str, key: &str) -> String {
+    let visible_letter_or_digit =
+        |c: char| c.is_alphanumeric() && !matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}');
     let plain_char = |c: char| {
         if c.is_ascii() {
             c.is_ascii_graphic() && !matches!(c, '.' | '[' | ']' | '"' | '\'' | '\\')
         } else {
-            c.is_alphanumeric()
+            visible_letter_or_digit(c)
         }
     };
     if !key.is_empty() && key.chars().all(plain_char) {
@@ -188,7 +191,7 @@ pub(super) fn key_path(parent: &str, key: &str) -> String {
                 quoted.push(c);
             }
             ' '..='~' => quoted.push(c),
-            c if !c.is_ascii() && c.is_alphanumeric() => quoted.push(c),
+            c if !c.is_ascii() && visible_letter_or_digit(c) => quoted.push(c),
             c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {

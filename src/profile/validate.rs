@@ -857,6 +857,7 @@ mod tests {
             ("a\u{1}b", r#"statuses["a\u0001b"]"#),
             ("a\u{e0001}b", r#"statuses["a\udb40\udc01b"]"#),
             ("€", r#"statuses["\u20ac"]"#),
+            ("A\u{3164}B", r#"statuses["A\u3164B"]"#),
         ];
         for (key, expected) in cases {
             assert_eq!(key_path("statuses", key), expected, "{key:?}");
