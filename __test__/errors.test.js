@@ -561,6 +561,48 @@ test.describe('transport errors', () => {
     }
   });
 
+  test('gzip body cut short names decompressed bytes', async () => {
+    const rows = Array.from({ length: 4000 }, (_, i) => `P${i};20220429143447;05`).join('\n');
+    const body = zlib.gzipSync(`${HEADER}${rows}\n`);
+    const server = await startServer((request, response) => {
+      response.writeHead(200, { 'Content-Length': body.length });
+      response.write(body.subarray(0, 3000), () => request.socket.destroy());
+    });
+    try {
+      const url = `${server.url}/scan.csv.gz`;
+      const { items, error } = await runImport(profileFor({ url }));
+
+      assert.ok(items.length > 0, 'the shipments read before the break are yielded');
+      assertFatal(error, 520, 'SOURCE_READ_FAILED');
+      assert.ok(error.details.decoded_bytes > 3000, String(error.details.decoded_bytes));
+      assert.ok(
+        error.message.startsWith(`GET ${url} ended after ${error.details.decoded_bytes} decompressed bytes, before the whole body arrived: `),
+        error.message,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('body cut after one byte counts it', async () => {
+    const server = await startServer((request, response) => {
+      response.writeHead(200, { 'Content-Length': 1000 });
+      response.write('T', () => request.socket.destroy());
+    });
+    try {
+      const url = `${server.url}/scan.csv`;
+      const { items, error, summary } = await runImport(profileFor({ url }));
+
+      assert.deepEqual(items, []);
+      assertFatal(error, 520, 'SOURCE_READ_FAILED');
+      assert.equal(error.details.decoded_bytes, 1);
+      assert.ok(error.message.startsWith(`GET ${url} ended after 1 byte, before the whole body arrived: `), error.message);
+      assert.equal(summary.bytes, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('connection reset mid-body is 520 after the events', async () => {
     const sent = `${HEADER}${ROWS_A}${ROW_B}`;
     const server = await startServer((request, response) => {
@@ -1082,6 +1124,45 @@ test.describe('https', () => {
     } finally {
       await secure.close();
       await plain.close();
+    }
+  });
+
+  test('source option named in redirect and certificate advice', async () => {
+    const OPTION = 'the source option (--source in the CLI)';
+    const plain = await startServer((request, response) => {
+      if (request.url === '/ftp') {
+        response.writeHead(302, { Location: 'ftp://127.0.0.1/scan.csv' });
+      } else {
+        response.writeHead(302, { Location: `${other.url}/scan.csv` });
+      }
+      response.end();
+    });
+    const other = await startServer(serveBuffer(`${HEADER}${ROWS_A}`));
+    const secure = await startServer((request, response) => {
+      response.writeHead(302, { Location: `${plain.url}/scan.csv` });
+      response.end();
+    }, { tls: tlsWith('server.pem') });
+    const wrongHost = await startServer(serveBuffer(`${HEADER}${ROWS_A}`), { tls: tlsWith('wrong-host.pem') });
+    try {
+      const profile = profileFor({ url: 'http://127.0.0.1:9/unused.csv', ca_file: CA_FILE, headers: { 'X-Api-Key': 'k' } });
+      const cases = [
+        [`${plain.url}/cross`, 'SOURCE_REQUEST_FAILED', `which are not sent to another origin; set ${OPTION} to the final address of the file`],
+        [`${plain.url}/ftp`, 'SOURCE_REQUEST_FAILED', `which is not an http or https address; set ${OPTION} to the final address of the file`],
+        [`${secure.url}/start.csv`, 'SOURCE_REQUEST_FAILED', `set ${OPTION} to that http address (its query is left out here) if plain HTTP is intended`],
+        [`${wrongHost.url}/scan.csv`, 'SOURCE_CERTIFICATE_INVALID', `use the host name or IP address that the certificate was issued for in ${OPTION}${NO_RETRY}`],
+      ];
+      for (const [source, code, ending] of cases) {
+        const { error } = await runImport(profile, {}, { source });
+
+        assertFatal(error, 520, code);
+        assert.ok(error.message.endsWith(ending), error.message);
+      }
+      assert.equal(other.requests.length, 0);
+    } finally {
+      await plain.close();
+      await other.close();
+      await secure.close();
+      await wrongHost.close();
     }
   });
 

@@ -28,13 +28,14 @@ pub enum GzipClaim {
 
 /// Wraps the source in a gzip decoder when needed; returns the reader and whether it is gzip.
 /// `name` names the source in the error for a stream that `claim` calls gzip but that does
-/// not start like one, and `read_failed` describes a failure to read the first bytes.
+/// not start like one, and `read_failed` describes a failure to read the first bytes, given
+/// the bytes read before it.
 pub async fn wrap(
     reader: Box<dyn AsyncRead + Send + Unpin>,
     compression: Compression,
     claim: GzipClaim,
     name: &str,
-    read_failed: impl FnOnce(Error) -> FatalError,
+    read_failed: impl FnOnce(Error, u64) -> FatalError,
 ) -> Result<(Box<dyn AsyncRead + Send + Unpin>, bool), FatalError> {
     // A first read may return a single byte (from a slow server, a pipe, or a gzip
     // transfer layer whose first member contains one byte), so reading goes on until two
@@ -46,7 +47,7 @@ pub async fn wrap(
         match reader.read(&mut first[filled..]).await {
             Ok(0) => break,
             Ok(read) => filled += read,
-            Err(error) => return Err(read_failed(error)),
+            Err(error) => return Err(read_failed(error, filled as u64)),
         }
     }
     let start = &first[..filled];
@@ -172,7 +173,7 @@ mod tests {
             Compression::Auto,
             GzipClaim::Profile,
             "test.gz",
-            |_| unreachable!(),
+            |_, _| unreachable!(),
         )
         .await
         .unwrap();
@@ -192,7 +193,7 @@ mod tests {
             Compression::Auto,
             GzipClaim::Profile,
             "test.gz",
-            |_| unreachable!(),
+            |_, _| unreachable!(),
         )
         .await
         .unwrap();
@@ -243,7 +244,7 @@ mod tests {
             Compression::Gzip,
             GzipClaim::Profile,
             "scan.csv",
-            |_| unreachable!(),
+            |_, _| unreachable!(),
         )
         .await
         else {

@@ -135,7 +135,8 @@ async fn produce(
     // decompressed twice, once here and once by `compression`.
     for _ in 0..opened.content_gzip_layers {
         let claim = GzipClaim::ContentEncoding;
-        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error| {
+        // Nothing has come out of this layer's decompression yet, so no byte counts.
+        (reader, _) = decompress::wrap(reader, Compression::Gzip, claim, &name, |error, _| {
             read_failed(&name, redirected_to.as_deref(), url_setting, error, gzip, 0)
         })
         .await?;
@@ -147,8 +148,8 @@ async fn produce(
         Compression::Gzip if gzip => Compression::Auto,
         compression => compression,
     };
-    let (mut reader, file_gzip) = decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error| {
-        read_failed(&name, redirected_to.as_deref(), url_setting, error, gzip, 0)
+    let (mut reader, file_gzip) = decompress::wrap(reader, compression, GzipClaim::Profile, &name, |error, read| {
+        read_failed(&name, redirected_to.as_deref(), url_setting, error, gzip, read)
     })
     .await?;
     let gzip = gzip || file_gzip;
@@ -402,6 +403,16 @@ async fn send_all(stage: &mut GroupStage, sender: &mpsc::Sender<Message>) -> Res
     }
 }
 
+/// Writes a byte count for a message, such as "1 byte" or "512 decompressed bytes".
+fn count_bytes(count: u64, decompressed: bool) -> String {
+    let unit = if count == 1 { "byte" } else { "bytes" };
+    if decompressed {
+        format!("{count} decompressed {unit}")
+    } else {
+        format!("{count} {unit}")
+    }
+}
+
 /// Classifies a read error: a source timeout, a broken gzip stream, or another failure.
 /// `redirected_to` is the URL that a redirect led to, which the error names too, and
 /// `url_setting` names where the URL came from.
@@ -416,8 +427,7 @@ fn read_failed(
     // The public detail is named decoded_bytes; it counts bytes after decompression.
     let error = match error.downcast::<reqwest::Error>() {
         Ok(transport) => {
-            let unit = if gzip { "decompressed bytes" } else { "bytes" };
-            let received = format!("{decompressed_bytes} {unit}");
+            let received = count_bytes(decompressed_bytes, gzip);
             return source::http_request_failed(
                 name,
                 transport,
@@ -433,13 +443,17 @@ fn read_failed(
         FatalError::carrier(
             "GZIP_INVALID",
             format!(
-                "{name} is not a complete gzip stream ({error}) after {decompressed_bytes} decompressed bytes; the download was cut short or the file is damaged, so retry or ask the carrier to send it again"
+                "{name} is not a complete gzip stream ({error}) after {}; the download was cut short or the file is damaged, so retry or ask the carrier to send it again",
+                count_bytes(decompressed_bytes, true)
             ),
         )
     } else {
         FatalError::carrier(
             "SOURCE_READ_FAILED",
-            format!("reading {name} failed after {decompressed_bytes} bytes: {error}; retry the import"),
+            format!(
+                "reading {name} failed after {}: {error}; retry the import",
+                count_bytes(decompressed_bytes, false)
+            ),
         )
     };
     let failure = failure.with("source", name).with("decoded_bytes", decompressed_bytes);
