@@ -275,7 +275,7 @@ function invalidOption(option, message) {
 
 // A URL scheme followed by `//`, as in HTTPS://host or file:///path. Text without `//`
 // after the colon, such as C:\\scans.csv or scans:2024.csv, is read as a path, except
-// text that starts with `file:` (see fileUrlWithoutSlashes).
+// text that starts with `file:` (see fileSourceToPath).
 const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 
 // Converts a file: URL to a path, or rejects it as OPTION_INVALID naming `text`.
@@ -302,11 +302,11 @@ function classifyShortFileUrl(text, platform) {
   return 'relative';
 }
 
-// Converts a `file:` URL without `//` to a path. `file:/data/scans.csv` is the short form
-// of file:///data/scans.csv, and on Windows `file:C:/data/scans.csv` that of
-// file:///C:/data/scans.csv. A relative path such as `file:scans.csv` is rejected, because
-// fileURLToPath would resolve it from the root directory to /scans.csv.
-function fileUrlWithoutSlashes(text) {
+// Converts a `file:` source to a path. Besides file:///data/scans.csv, the short forms
+// file:/data/scans.csv and, on Windows, file:C:/data/scans.csv are accepted. A relative
+// path such as `file:scans.csv` is rejected, because fileURLToPath would resolve it from
+// the root directory to /scans.csv.
+function fileSourceToPath(text) {
   const kind = classifyShortFileUrl(text, process.platform);
   if (kind === 'none') {
     throw invalidOption(
@@ -336,7 +336,7 @@ function sourceString(source) {
 
   const scheme = URL_SCHEME.exec(source)?.[1];
   if (scheme === undefined) {
-    return /^file:/i.test(source) ? fileUrlWithoutSlashes(source) : source;
+    return /^file:/i.test(source) ? fileSourceToPath(source) : source;
   }
   const lowerScheme = scheme.toLowerCase();
   if (lowerScheme === 'http' || lowerScheme === 'https') return lowerScheme + source.slice(scheme.length);

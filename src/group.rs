@@ -499,12 +499,14 @@ mod tests {
             );
         }
         grouper.finish(&mut out);
+
         let shipments = shipments(out);
         let parts: Vec<_> = shipments[2..]
             .iter()
             .map(|s| (s.update_method, s.events.len()))
             .collect();
         assert_eq!(parts, vec![(UpdateMethod::Append, 1000), (UpdateMethod::Append, 1)]);
+
         let first = &shipments[2].warnings;
         assert_eq!(first.len(), 2, "{first:?}");
         assert_eq!(
@@ -515,6 +517,7 @@ mod tests {
             first[1].starts_with("test.csv:4: tracking number A appeared again after its earlier events were yielded"),
             "{first:?}"
         );
+
         let second = &shipments[3].warnings;
         assert!(
             second[0].ends_with(

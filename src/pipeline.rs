@@ -128,7 +128,7 @@ async fn produce(
     .await?;
     let name = opened.name.clone();
     let redirected_to = opened.redirected_to.clone();
-    let url_setting = source::url_setting(overridden);
+    let url_setting = source::setting_used("source.url", overridden);
     let mut reader = opened.reader;
     let mut gzip = false;
     // The transfer layers come off first, so a .csv.gz sent with Content-Encoding: gzip is

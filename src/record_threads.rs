@@ -10,9 +10,9 @@
 //! `CORES_FOR_TWO_THREADS` cores. With fewer, they share one thread: on the 2-core
 //! benchmark machine, an import whose halves ran on two threads, next to the JavaScript
 //! thread that decodes the batches, took as long as or longer than one on a single thread.
-//! NOTE: the gain from two threads on machines with more cores is expected, because the
-//! producer alone (no JavaScript) was about 20% faster on two threads on that machine, but
-//! it was not measured with the JavaScript thread on a machine with 3 or more cores.
+//! NOTE: two threads are expected to help on machines with more cores, because the
+//! producer alone (no JavaScript) was about 20% faster on two threads on that machine.
+//! That gain was not measured with the JavaScript thread on a machine with 3 or more cores.
 //!
 //! A task never moves between threads, which keeps glibc from spreading the grouping
 //! window over many per-thread arenas. An event's text comes from the parsing thread's

@@ -6,13 +6,15 @@
 //! units of `text`, or `-1, 0` for null. Layout, in slot order:
 //!
 //! - shipment: `0`, update method (`0` append, `1` replace), shipping_problem (`0`/`1`),
-//!   then 15 strings (tracking_number, standardized_status_code, carrier_status_code,
-//!   carrier_status_description, shipped_datetime, estimated_delivery_datetime,
-//!   actual_delivery_datetime, carrier_name, service code, service name, packaging,
-//!   shipping_problem_code, shipping_problem_description, weight, package_count), the event
-//!   count, for each event 13 strings (event_datetime, event_datetime_local, event_code,
-//!   description, city, state, postal_code, country, company, signer, status_code, geo
-//!   latitude, geo longitude), then the warning count and the warnings;
+//!   then 15 strings, the event count, 13 strings per event, then the warning count and
+//!   the warnings;
+//!   - shipment strings: tracking_number, standardized_status_code, carrier_status_code,
+//!     carrier_status_description, shipped_datetime, estimated_delivery_datetime,
+//!     actual_delivery_datetime, carrier_name, service code, service name, packaging,
+//!     shipping_problem_code, shipping_problem_description, weight, package_count;
+//!   - event strings: event_datetime, event_datetime_local, event_code, description, city,
+//!     state, postal_code, country, company, signer, status_code, geo latitude, geo
+//!     longitude;
 //! - bad record: `1`, the message count and the messages.
 //!
 //! `lib/decode.js` decodes this layout; change both together.

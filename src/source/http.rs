@@ -21,13 +21,12 @@ pub async fn open(
     spec: &SourceSpec,
     metadata: &Map<String, Value>,
     bytes_read: Arc<AtomicU64>,
-    overridden: bool,
+    url_setting: &'static str,
     not_found_advice: &str,
 ) -> Result<Opened, FatalError> {
     let name = redact(url);
     let carries_credentials = !spec.headers.is_empty() || spec.basic_auth.is_some();
     let followed = Arc::new(Mutex::new(None));
-    let url_setting = super::url_setting(overridden);
     let mut builder = reqwest::Client::builder()
         .connect_timeout(seconds(spec.connect_timeout_seconds))
         .read_timeout(seconds(spec.read_timeout_seconds))
@@ -72,7 +71,7 @@ pub async fn open(
     // redacted URLs would hide.
     let redirected_to = followed.lock().ok().and_then(|mut target| target.take());
     if !status.is_success() {
-        return Err(status_error(&name, redirected_to, overridden, not_found_advice, response).await);
+        return Err(status_error(&name, redirected_to, url_setting, not_found_advice, response).await);
     }
     // Several Content-Encoding field lines form one list, in order (RFC 9110, section 5.3).
     let content_encoding: Vec<String> = response
@@ -221,7 +220,7 @@ pub fn redact(url: &str) -> String {
 /// Maps a transport failure (connect, TLS, timeout) to a carrier server error. `name` is the
 /// requested URL and `redirected_to` the last redirect target, both without their query,
 /// which may carry credentials.
-/// `url_setting` names where the URL came from (see `super::url_setting`), and `received`
+/// `url_setting` names where the URL came from (see `super::setting_used`), and `received`
 /// describes what was read before a body broke off, such as "5000 bytes".
 pub fn request_failed(
     name: &str,
@@ -274,13 +273,13 @@ fn transport_failure(name: &str, at: &str, error: &reqwest::Error, received: Opt
         return FatalError::carrier("SOURCE_REQUEST_FAILED", format!("GET {name}{at} failed: {reason}"));
     } else if error.is_body() || error.is_decode() {
         // reqwest reports a body that breaks off while it is streamed as a decode error.
-        let what = match received {
+        let outcome = match received {
             Some(received) => format!("ended after {received}, before the whole body arrived"),
             None => "ended before the whole body arrived".to_string(),
         };
         return FatalError::carrier(
             "SOURCE_READ_FAILED",
-            format!("GET {name}{at} {what}: {}; retry the import", error_chain(error)),
+            format!("GET {name}{at} {outcome}: {}; retry the import", error_chain(error)),
         );
     } else {
         (
@@ -314,13 +313,12 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 const DEFAULT_RETRY_AFTER_SECONDS: u64 = 60;
 
 /// Describes an error status. `redirected_to` is the URL that returned it when redirects
-/// were followed, and `overridden` is set when the URL came from the import's `source`
-/// option, so that the advice names the setting that was used. `not_found_advice` is the
-/// advice for 404 and 410.
+/// were followed, `url_setting` names the setting the URL came from, and
+/// `not_found_advice` is the advice for 404 and 410.
 async fn status_error(
     name: &str,
     redirected_to: Option<String>,
-    overridden: bool,
+    url_setting: &str,
     not_found_advice: &str,
     response: reqwest::Response,
 ) -> FatalError {
@@ -332,11 +330,7 @@ async fn status_error(
         .and_then(parse_retry_after);
     let excerpt = body_excerpt(response).await;
 
-    let request_advice = if overridden {
-        "check the source option (--source in the CLI) and source.headers"
-    } else {
-        "check source.url and source.headers"
-    };
+    let request_advice = format!("check {url_setting} and source.headers");
     let (kind, code, advice) = match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
             ErrorKind::Unauthorized,
@@ -360,7 +354,7 @@ async fn status_error(
             "SOURCE_SERVER_ERROR",
             "the carrier's server failed; retry later",
         ),
-        _ => (ErrorKind::BadRequest, "SOURCE_HTTP_ERROR", request_advice),
+        _ => (ErrorKind::BadRequest, "SOURCE_HTTP_ERROR", request_advice.as_str()),
     };
     let at = match &redirected_to {
         Some(target) => format!(" (redirected to {target})"),

@@ -69,51 +69,47 @@ pub async fn open(
 ) -> Result<Opened, FatalError> {
     match location {
         Location::Path(path) => {
-            let advice = not_found_advice("source.path", spec.path.as_deref(), overridden);
-            open_file(path, bytes_read, overridden, &advice).await
+            let setting = setting_used("source.path", overridden);
+            let advice = not_found_advice(setting, spec.path.as_deref(), overridden);
+            open_file(path, bytes_read, setting, &advice).await
         }
         Location::Url(url) => {
-            let advice = not_found_advice("source.url", spec.url.as_deref(), overridden);
-            http::open(url, spec, metadata, bytes_read, overridden, &advice).await
+            let setting = setting_used("source.url", overridden);
+            let advice = not_found_advice(setting, spec.url.as_deref(), overridden);
+            http::open(url, spec, metadata, bytes_read, setting, &advice).await
         }
     }
 }
 
-/// Returns the name of the setting a URL came from, for advice to change that setting.
-pub fn url_setting(overridden: bool) -> &'static str {
+/// Returns the name of the setting a location came from, for advice to change it:
+/// `profile_setting` (such as `source.url`), or the import's `source` option when
+/// `overridden` is set.
+pub fn setting_used(profile_setting: &'static str, overridden: bool) -> &'static str {
     if overridden {
         "the source option (--source in the CLI)"
     } else {
-        "source.url"
+        profile_setting
     }
 }
 
-/// Returns the advice for a source that does not exist: check the setting the location came
-/// from, and the metadata when the profile's template uses some.
+/// Returns the advice for a source that does not exist: check `setting`, and the metadata
+/// when the profile's template uses some and was used.
 fn not_found_advice(setting: &str, template: Option<&str>, overridden: bool) -> String {
-    if overridden {
-        "check the source option (--source in the CLI)".to_string()
-    } else if template.is_some_and(|template| template.contains("{metadata.")) {
+    if !overridden && template.is_some_and(|template| template.contains("{metadata.")) {
         format!("check {setting} and the metadata it uses")
     } else {
         format!("check {setting}")
     }
 }
 
-/// Opens a local file. `overridden` is set when the path came from the import's `source`
-/// option (`--source` in the CLI) instead of the profile, so that messages point there, and
-/// `not_found_advice` is the advice for a missing file.
+/// Opens a local file. `setting` names where the path came from, so that messages point
+/// there, and `not_found_advice` is the advice for a missing file.
 async fn open_file(
     path: &str,
     bytes_read: Arc<AtomicU64>,
-    overridden: bool,
+    setting: &str,
     not_found_advice: &str,
 ) -> Result<Opened, FatalError> {
-    let setting = if overridden {
-        "the source option (--source in the CLI)"
-    } else {
-        "source.path"
-    };
     let file = tokio::fs::File::open(path).await.map_err(|error| {
         let (code, advice) = match error.kind() {
             std::io::ErrorKind::NotFound => ("SOURCE_NOT_FOUND", not_found_advice.to_string()),
